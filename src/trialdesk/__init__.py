@@ -1,0 +1,1 @@
+"""trialdesk: computable eligibility screening for the CAR-NK trial in SLE and MDR-SRNS."""

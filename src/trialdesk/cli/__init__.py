@@ -1,0 +1,171 @@
+"""The ``trialdesk`` command line: screen, calc, lint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Eligibility screening for the CAR-NK trial in SLE and MDR-SRNS.")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class CohortName(str, Enum):
+    SLE = "SLE"
+    SRNS = "SRNS"
+
+
+def _date(value: Optional[str], name: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=name) from None
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(p.glob("*.json")))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise typer.BadParameter(f"{p} does not exist", param_hint="PATH")
+    return files
+
+
+@app.command()
+def screen(
+    paths: Annotated[list[Path], typer.Argument(help="FHIR R4 Bundle JSON files, or folders of *.json")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Screening date (default today)")] = None,
+    enrollment: Annotated[Optional[str], typer.Option(help="Enrollment date (default --as-of)")] = None,
+    infusion: Annotated[Optional[str], typer.Option(help="Infusion date (default --as-of)")] = None,
+    cohort: Annotated[Optional[CohortName], typer.Option(help="Screen exactly this cohort")] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format")] = Format.table,
+    protocol_dir: Annotated[Optional[Path], typer.Option("--protocol", help="Protocol folder (default carnk-aid)")] = None,
+) -> None:
+    """Screen patients' FHIR bundles against the protocol and explain every verdict."""
+    from trialdesk.errors import InputError, ProtocolError
+    from trialdesk.patient.fhir.bundle import read_bundle
+    from trialdesk.protocol.load import load
+    from trialdesk.engine.screen import screen as run
+
+    screening_date = _date(as_of, "--as-of") or date.today()
+    dates = dict(as_of=screening_date, enrollment=_date(enrollment, "--enrollment"),
+                 infusion=_date(infusion, "--infusion"))
+    files = _expand(paths)
+    if not files:
+        raise typer.BadParameter("no *.json files found", param_hint="PATH")
+    try:
+        protocol = load(protocol_dir)
+    except ProtocolError as exc:
+        typer.echo(f"error: protocol: {exc}", err=True)
+        raise typer.Exit(2) from None
+    failed = 0
+    outputs = []
+    for f in files:
+        try:
+            record = read_bundle(f.read_bytes(), str(f))
+        except (InputError, OSError) as exc:
+            failed += 1
+            typer.echo(f"error: {exc}", err=True)
+            outputs.append({"file": str(f), "error": str(exc)})
+            if format is Format.jsonl:
+                print(json.dumps(outputs.pop(), ensure_ascii=False), flush=True)
+            continue
+        result = run(protocol, record, cohort=cohort.value if cohort else None, **dates)
+        obj = result.to_json(str(f))
+        if format is Format.jsonl:
+            print(json.dumps(obj, ensure_ascii=False), flush=True)
+        elif format is Format.table:
+            from trialdesk.cli.table import print_screening
+            print_screening(obj, protocol)
+        else:
+            outputs.append(obj)
+    if format is Format.json:
+        print(json.dumps(outputs[0] if len(outputs) == 1 else outputs, ensure_ascii=False, indent=2))
+    elif format is Format.table:
+        for o in outputs:
+            from trialdesk.cli.table import print_error
+            print_error(o)
+    if failed:
+        raise typer.Exit(2 if len(files) == 1 else 1)
+
+
+@app.command()
+def calc(
+    name: Annotated[str, typer.Argument(help="Calculator name, e.g. egfr-ckid-u25")],
+    params: Annotated[Optional[list[str]], typer.Argument(help="key=value inputs, e.g. creatinine=88umol/L")] = None,
+    format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Run one clinical calculator (eGFR, steroid equivalence, SLEDAI-2K, EULAR/ACR, ...)."""
+    from trialdesk.calculators.registry import CALCULATORS, run
+    from trialdesk.errors import CalculatorError
+
+    if format not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    values = {}
+    for item in params or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            typer.echo(f"error: {item!r} is not key=value", err=True)
+            raise typer.Exit(2)
+        values[key] = value
+    try:
+        result = run(name, values)
+    except CalculatorError as exc:
+        known = "" if name in CALCULATORS else f" (known: {', '.join(sorted(CALCULATORS))})"
+        typer.echo(f"error: {exc}{known}", err=True)
+        raise typer.Exit(2) from None
+    if format == "json":
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{result.name}: {result.value:g} {result.unit}")
+        print(f"  {result.equation}")
+        for key, value in result.extra.items():
+            print(f"  {key}: {value}")
+        print(f"  source: {result.source}")
+
+
+@app.command()
+def lint(
+    protocol_dir: Annotated[Optional[Path], typer.Argument(help="Protocol folder (default carnk-aid)")] = None,
+) -> None:
+    """Load a protocol strictly and report what a reviewer should fix."""
+    from trialdesk.errors import ProtocolError
+    from trialdesk.protocol.lint import lint as run_lint
+    from trialdesk.protocol.load import load
+
+    try:
+        protocol = load(protocol_dir)
+    except ProtocolError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    warnings = run_lint(protocol)
+    for w in warnings:
+        typer.echo(f"{w.severity}: {w.where}: {w.message}")
+    errors = sum(w.severity == "error" for w in warnings)
+    typer.echo(f"{protocol.id} {protocol.version}: {len(protocol.criteria)} criteria, "
+               f"{len(protocol.valuesets)} value sets, {errors} error(s), {len(warnings) - errors} warning(s)")
+    raise typer.Exit(1 if errors else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

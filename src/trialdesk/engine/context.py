@@ -1,0 +1,107 @@
+"""What one evaluation sees: the protocol, one patient's record, the dates,
+and indexes of the record by value set (built once, on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from trialdesk.engine.ast.base import Window
+from trialdesk.engine.match import Matcher
+from trialdesk.patient.model import DataIssue, MedicationExposure, Observation, PatientRecord
+from trialdesk.protocol.model import Measure, Protocol
+from trialdesk.protocol.references import drug_valuesets
+
+
+def matcher_for(protocol: Protocol) -> Matcher:
+    """The protocol's matcher, built once and kept with the protocol."""
+    m = protocol.lookups.get("matcher")
+    if m is None:
+        m = protocol.lookups["matcher"] = Matcher(protocol)
+    return m  # type: ignore[return-value]
+
+
+@dataclass
+class Context:
+    protocol: Protocol
+    record: PatientRecord
+    dates: dict[str, date]
+    issues: list[DataIssue] = field(default_factory=list)
+    _obs: dict[str, list[Observation]] = field(default_factory=dict)
+    _tags: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.matcher = matcher_for(self.protocol)
+
+    @property
+    def as_of(self) -> date:
+        return self.dates["as_of"]
+
+    def window_bounds(self, window: Window) -> tuple[date | None, date]:
+        end = self.dates[window.anchor]
+        return window.start(end), end
+
+    def describe_window(self, window: Window) -> str:
+        start, end = self.window_bounds(window)
+        return f"on or before {end}" if start is None else f"dated {start} to {end}"
+
+    def freshness(self, measure: Measure) -> Window:
+        return Window(measure.freshness)
+
+    def tags(self, item: object, by_name: bool = False) -> frozenset[str]:
+        """Value sets an entry's codes (and, for drugs, names) belong to."""
+        key = id(item)
+        if key not in self._tags:
+            self._tags[key] = self.matcher.valuesets(item.codes, getattr(item, "text", None), by_name)  # type: ignore[attr-defined]
+        return self._tags[key]
+
+    def observations(self, measure_id: str) -> list[Observation]:
+        """Dated observations of a measure, newest first."""
+        if measure_id not in self._obs:
+            vs = self.protocol.measures[measure_id].valueset
+            found = [o for o in self.record.observations if o.date is not None and vs in self.tags(o)]
+            found.sort(key=lambda o: o.date, reverse=True)  # type: ignore[arg-type, return-value]
+            self._obs[measure_id] = found
+        return self._obs[measure_id]
+
+    def medications(self, drugs: tuple[str, ...]) -> list[tuple[MedicationExposure, frozenset[str]]]:
+        """Exposures to any of ``drugs`` (groups expanded) started on or before screening,
+        with the drug value sets each matched."""
+        wanted = set(drug_valuesets(self.protocol, drugs))
+        out = []
+        for m in self.record.medications:
+            hit = self.tags(m, by_name=True) & wanted
+            if hit and m.start is not None and m.start <= self.as_of:
+                out.append((m, frozenset(hit)))
+        return out
+
+    def unreadable(self, valuesets: set[str], window: Window | None = None) -> list[DataIssue]:
+        """Malformed records whose codes match (and whose date, if known, is in the window)."""
+        out = []
+        for issue in self.record.issues:
+            if issue.kind != "malformed" or not issue.codes:
+                continue
+            if not (self.matcher.valuesets(issue.codes, by_name=True) & valuesets):
+                continue
+            if window is not None and issue.date is not None:
+                start, end = self.window_bounds(window)
+                if issue.date > end or (start is not None and issue.date < start):
+                    continue
+            out.append(issue)
+        return out
+
+    def nearest(self, measure_id: str, day: date, within_days: int) -> Observation | None:
+        """The observation of a measure dated nearest ``day``, within ``within_days``."""
+        best = None
+        for o in self.observations(measure_id):
+            gap = abs((o.date - day).days)  # type: ignore[operator]
+            if gap <= within_days and (best is None or gap < abs((best.date - day).days)):  # type: ignore[operator]
+                best = o
+        return best
+
+
+def day_range(start: date, end: date):
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)

@@ -1,0 +1,1 @@
+"""Protocols as data: the model, the strict loader and the linter."""
