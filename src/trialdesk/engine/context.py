@@ -79,7 +79,7 @@ class Context:
         """Malformed records whose codes match (and whose date, if known, is in the window)."""
         out = []
         for issue in self.record.issues:
-            if issue.kind != "malformed" or not issue.codes:
+            if issue.kind not in ("malformed", "ignored") or not issue.codes:
                 continue
             if not (self.matcher.valuesets(issue.codes, by_name=True) & valuesets):
                 continue

@@ -15,6 +15,7 @@ from trialdesk.calculators import eular_acr_2019, sledai_2k
 from trialdesk.calculators.egfr_ckd_epi_2021 import egfr_ckd_epi_2021
 from trialdesk.calculators.egfr_ckid_u25 import egfr_ckid_u25
 from trialdesk.calculators.steroids import PREDNISONE_FACTORS
+from trialdesk.calculators.uln import uln_ratio
 from trialdesk.engine import ast, read
 from trialdesk.engine.ast.base import Node, Window
 from trialdesk.engine.context import Context, day_range
@@ -272,12 +273,11 @@ class Interpreter:
                        "and no site reference-interval table is configured", evidence=[obs_evidence(o)],
                        needs=[Need(f"the lab's upper limit of normal for {measure.label} (referenceRange.high)",
                                    f"on the result of {o.date}")])
-        ratio = o.value / o.ref_high  # type: ignore[operator]
+        result = uln_ratio(o.value, o.ref_high, measure.label, o.unit or "")  # type: ignore[arg-type]
         until, by = self._fresh(o, window)
-        ev = obs_evidence(o, uln=o.ref_high, ratio=round(ratio, 2),
-                          equation=f"{o.value:g} / {o.ref_high:g} (ULN) = {ratio:.2f} x ULN")
-        return Val(ratio, f"{measure.label} {o.value:g} {o.unit} on {o.date} = {ratio:.2f} x ULN ({o.ref_high:g})",
-                   "x ULN", [ev], until=until, by=by)
+        ev = obs_evidence(o, uln=o.ref_high, ratio=round(result.value, 2), equation=result.equation)
+        return Val(result.value, f"{measure.label} {o.value:g} {o.unit} on {o.date} = {result.value:.2f} x ULN "
+                   f"({o.ref_high:g})", "x ULN", [ev], until=until, by=by)
 
     def _assessments(self, measure_id: str, window: Window) -> list[Observation]:
         return self._candidates((measure_id,), window)

@@ -52,7 +52,7 @@ def censor(record: PatientRecord, as_of: date) -> PatientRecord:
     patient = record.patient
     born = patient.birth_date
     if born is not None and born > as_of:
-        message = f"birth date {born.isoformat()} is after the screening date {as_of.isoformat()}: age unknown"
-        issues.append(DataIssue(f"Patient/{patient.id}", "impossible", message, (), born))
+        message = f"birth date {born.isoformat()} is after the screening date {as_of.isoformat()}"
+        issues.append(DataIssue(f"Patient/{patient.id}", "impossible", f"{message}: age unknown", (), born))
         patient = replace(patient, birth_date=None)
     return replace(record, patient=patient, issues=tuple(issues), unused=dict(record.unused), **changes)

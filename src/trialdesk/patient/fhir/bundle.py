@@ -100,10 +100,9 @@ def _envelope(data: bytes, source: str) -> _Envelope:
     try:
         top = _ENVELOPE.decode(data)
     except msgspec.ValidationError as error:
-        message = str(error)
-        if message.startswith("Expected `object`, got `") and " - at " not in message:
-            raise InputError(source, f"not a JSON object ({message.split('got ')[1].strip('`')})") from None
-        raise InputError(source, f"not a readable Bundle: {message}") from None
+        if " - at `" not in str(error):  # the document itself has the wrong type
+            raise InputError(source, f"not a JSON object: {error}") from None
+        raise InputError(source, f"not a readable Bundle: {error}") from None
     except msgspec.DecodeError as error:
         raise InputError(source, f"not JSON: {error}") from None
     if top.resource_type is None:
@@ -112,7 +111,7 @@ def _envelope(data: bytes, source: str) -> _Envelope:
 
 
 class _Reader:
-    """One pass over a bundle's entries, collecting records by kind."""
+    """Reads a bundle's entries into the record lists of one PatientRecord."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -140,7 +139,8 @@ class _Reader:
             raise InputError(self.source, "the Bundle holds no Patient")
         if len(self.patients) > 1:
             ids = ", ".join(p.id for p in self.patients)
-            raise InputError(self.source, f"the Bundle holds {len(self.patients)} Patients ({ids}): expected one")
+            message = f"the Bundle holds {len(self.patients)} Patients ({ids}): expected one"
+            raise InputError(self.source, message)
         return model.PatientRecord(
             self.patients[0], **{name: tuple(items) for name, items in self.out.items()}, unused=self.unused
         )
@@ -177,7 +177,7 @@ class _Reader:
         try:
             res = decoder.decode(raw)
         except msgspec.DecodeError as error:
-            rid, found = salvage(raw)
+            rid, found = salvage(raw, name)
             self._issue(f"{name}/{rid if rid else f'#{k}'}", locate(str(error), path), found)
             return
         ref = f"{name}/{res.id}" if res.id else f"{name}/#{k}"
@@ -188,7 +188,7 @@ class _Reader:
         try:
             record = read(res, Source(ref, path, self.medications))
         except Malformed as error:
-            self._issue(ref, str(error), salvage(raw)[1])
+            self._issue(ref, str(error), salvage(raw, name)[1])
             return
         if record is not None:
             self.out[_FIELDS[type(record)]].append(record)

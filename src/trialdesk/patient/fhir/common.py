@@ -19,9 +19,6 @@ import msgspec
 
 from trialdesk.patient import model
 
-UCUM = model.UCUM
-
-
 class Wire(msgspec.Struct, rename="camel"):
     """Base of every wire type: snake_case fields read from FHIR's camelCase names."""
 
@@ -122,9 +119,7 @@ def codes(concept: Concept | None) -> tuple[model.Coding, ...]:
     """The concept's codings that have both a system and a code."""
     if concept is None:
         return ()
-    return tuple(
-        model.Coding(c.system, c.code, c.display) for c in concept.coding if c.system and c.code
-    )
+    return tuple(model.Coding(c.system, c.code, c.display) for c in concept.coding if c.system and c.code)
 
 
 def require_codes(concept: Concept | None, src: Source, field: str) -> tuple[model.Coding, ...]:
@@ -139,7 +134,7 @@ def require_codes(concept: Concept | None, src: Source, field: str) -> tuple[mod
 
 def unit_of(quantity: Quantity) -> str | None:
     """The UCUM code when the system is UCUM, else the free-text unit (or the code)."""
-    if quantity.code and quantity.system == UCUM:
+    if quantity.code and quantity.system == model.UCUM:
         return quantity.code
     return quantity.unit or quantity.code
 
@@ -158,25 +153,36 @@ def locate(message: str, path: str) -> str:
     return f"{message} - at `{path}`"
 
 
-_SALVAGE_KEYS = ("code", "vaccineCode", "medicationCodeableConcept", "conclusionCode")
+#: Where each resource type carries the codes a criterion matches (default: ``code``).
+CODE_FIELDS = {
+    "DiagnosticReport": ("conclusionCode",),
+    "Immunization": ("vaccineCode",),
+    "MedicationStatement": ("medicationCodeableConcept",),
+    "MedicationAdministration": ("medicationCodeableConcept",),
+    "MedicationRequest": ("medicationCodeableConcept",),
+}
 
 
-def salvage(raw: msgspec.Raw | bytes) -> tuple[str | None, tuple[model.Coding, ...]]:
-    """``(id, codes)`` of a resource that failed to decode, read leniently."""
+def salvage(raw: msgspec.Raw | bytes, resource_type: str) -> tuple[str | None, tuple[model.Coding, ...]]:
+    """``(id, codes)`` of a resource that could not be read, read leniently as plain JSON."""
     try:
         obj = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         return None, ()
     if not isinstance(obj, dict):
         return None, ()
-    found = []
-    for key in _SALVAGE_KEYS:
-        value = obj.get(key)
-        for concept in value if isinstance(value, list) else [value]:
-            coding = concept.get("coding") if isinstance(concept, dict) else None
-            for c in coding if isinstance(coding, list) else ():
-                if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str):
-                    display = c.get("display")
-                    found.append(model.Coding(c["system"], c["code"], display if isinstance(display, str) else None))
+    found = [c for key in CODE_FIELDS.get(resource_type, ("code",)) for c in _plain_codings(obj.get(key))]
     rid = obj.get("id")
     return rid if isinstance(rid, str) else None, tuple(found)
+
+
+def _plain_codings(value: Any) -> list[model.Coding]:
+    """The well-formed codings of a plain-JSON CodeableConcept (or a list of them)."""
+    found = []
+    for concept in value if isinstance(value, list) else [value]:
+        coding = concept.get("coding") if isinstance(concept, dict) else None
+        for c in coding if isinstance(coding, list) else ():
+            if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str):
+                display = c.get("display") if isinstance(c.get("display"), str) else None
+                found.append(model.Coding(c["system"], c["code"], display))
+    return found

@@ -68,7 +68,9 @@ def read_report(res: DiagnosticReportResource, src: Source) -> model.Condition |
     if res.status in REPORT_DROPPED or not res.conclusion_code:
         return None
     found = tuple(
-        c for k, concept in enumerate(res.conclusion_code) for c in require_codes(concept, src, f"conclusionCode[{k}]")
+        c
+        for k, concept in enumerate(res.conclusion_code)
+        for c in require_codes(concept, src, f"conclusionCode[{k}]")
     )
     return model.Condition(
         ref=src.ref,

@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from trialdesk.patient.model import SNOMED
-from trialdesk.patient.fhir.common import UCUM, Concept, Quantity, Wire, first_code
+from trialdesk.patient.fhir.common import Concept, Quantity, Wire, first_code
+from trialdesk.patient.model import SNOMED, UCUM
 
 MG_PER_UNIT = {
     "mg": 1.0, "milligram": 1.0, "milligrams": 1.0, "毫克": 1.0,
@@ -30,7 +30,9 @@ UNIT_FORMS = frozenset({
 #: SNOMED tablet and capsule, as unit of presentation and as basic dose form.
 SNOMED_UNIT_FORMS = frozenset({"732936001", "385055001", "732937005", "385049006"})
 #: Days per UCUM unit of time (FHIR periodUnit); mo and a as UCUM defines them.
-DAYS_PER_UNIT = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25}
+DAYS_PER_UNIT = {
+    "s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25,
+}
 #: Doses per day of the HL7 GTSAbbreviation timing codes, used when there is no ``repeat``.
 DOSES_PER_DAY_BY_CODE = {
     "QD": 1.0, "AM": 1.0, "PM": 1.0, "BED": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0,
@@ -108,7 +110,8 @@ def dose_mg(quantity: Quantity, names: Sequence[str]) -> tuple[float | None, str
     if unit is None:
         strength = _strength(names)
         if strength is not None and any(_SOLID_FORM.search(n) for n in names):
-            return value * strength, f"dose without a unit read as {value:.15g} x {strength:.15g} mg tablet(s)"
+            note = f"dose without a unit read as {value:.15g} x {strength:.15g} mg tablet(s)"
+            return value * strength, note
         return None, f"dose {value:.15g} has no unit"
     if (factor := MG_PER_UNIT.get(unit.lower())) is not None:
         return value * factor, None
@@ -151,6 +154,8 @@ def _doses_per_day(timing: Timing | None) -> tuple[float | None, str | None]:
     period = 1.0 if repeat.period is None else repeat.period
     unit = repeat.period_unit or ("d" if repeat.period is None else None)
     days = DAYS_PER_UNIT.get(unit or "")
-    if days is None or period <= 0 or frequency <= 0:
+    if days is None:
+        return None, f"period unit {unit!r} not understood" if unit else "a period without a periodUnit"
+    if period <= 0 or frequency <= 0:
         return None, f"{frequency} per {period:.15g} {unit} is not a schedule"
     return frequency / (period * days), None

@@ -90,7 +90,7 @@ def read_administration(res: AdministrationResource, src: Source) -> model.Medic
     start, end = _when(res, src)
     found, text, names = _drug(res, src)
     dose = res.dosage.dose if res.dosage else None
-    mg, note = dose_mg(dose, names) if dose else (None, "no dose given")
+    mg, note = dose_mg(dose, names) if dose is not None else (None, "no dose given")
     return model.MedicationExposure(src.ref, found, text, start, end, mg, note)
 
 

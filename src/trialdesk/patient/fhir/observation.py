@@ -98,7 +98,10 @@ def read(res: ObservationResource, src: Source) -> model.Observation | model.Dat
         text=res.value_string or (concept.text if concept else None) or text,
         ratio=_ratio(res.value_ratio, src),
         interpretation=tuple(
-            c.code for i in res.interpretation for c in i.coding if c.code and c.system in INTERPRETATION_SYSTEMS
+            c.code
+            for interpretation in res.interpretation
+            for c in interpretation.coding
+            if c.code and c.system in INTERPRETATION_SYSTEMS
         ),
         ref_low=low,
         ref_high=high,

@@ -20,7 +20,9 @@ class PatientResource(Wire):
 _DECODER = msgspec.json.Decoder(PatientResource)
 
 
-def read(raw: msgspec.Raw | bytes, path: str, source: str) -> tuple[model.Demographics, list[model.DataIssue]]:
+def read(
+    raw: msgspec.Raw | bytes, path: str, source: str
+) -> tuple[model.Demographics, list[model.DataIssue]]:
     """Demographics and any issues; a Patient without an id is an InputError.
 
     An unreadable gender or birth date is reported and left unknown: the
@@ -29,7 +31,7 @@ def read(raw: msgspec.Raw | bytes, path: str, source: str) -> tuple[model.Demogr
     try:
         res = _DECODER.decode(raw)
     except msgspec.DecodeError as error:
-        pid, _ = salvage(raw)
+        pid, _ = salvage(raw, "Patient")
         if pid is None:
             raise InputError(source, f"the Patient could not be read: {locate(str(error), path)}") from None
         issue = model.DataIssue(f"Patient/{pid}", "malformed", locate(str(error), path))
