@@ -13,10 +13,10 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from trialdesk.patient.fhir.builder import CVX, ICD10, LOINC, RXNORM, SNOMED, PatientBuilder
+
 AS_OF = date(2026, 3, 2)
 HERE = Path(__file__).parent
-LOINC, SNOMED, ICD10 = "http://loinc.org", "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10"
-RXNORM, CVX, UCUM = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://hl7.org/fhir/sid/cvx", "http://unitsofmeasure.org"
 TD = "urn:trialdesk:"
 
 
@@ -24,74 +24,9 @@ def day(days_before: int) -> str:
     return (AS_OF - timedelta(days=days_before)).isoformat()
 
 
-class Patient:
-    """Accumulates one patient's resources; ``bundle()`` returns the FHIR Bundle."""
-
+class Patient(PatientBuilder):
     def __init__(self, pid: str, gender: str, birth: str) -> None:
-        self.pid = pid
-        self.resources: list[dict] = [{"resourceType": "Patient", "id": pid, "gender": gender, "birthDate": birth}]
-
-    def _add(self, rtype: str, body: dict) -> dict:
-        res = {"resourceType": rtype, "id": f"{rtype.lower()}-{len(self.resources)}",
-               "subject" if rtype not in ("Immunization", "AllergyIntolerance", "Consent") else "patient":
-               {"reference": f"Patient/{self.pid}"}, **body}
-        if rtype == "ResearchSubject":
-            res["individual"] = res.pop("subject")
-        self.resources.append(res)
-        return res
-
-    def obs(self, system: str, code: str, days_before: int, **value: object) -> dict:
-        return self._add("Observation", {"status": "final", "code": {"coding": [{"system": system, "code": code}]},
-                                         "effectiveDateTime": day(days_before), **value})
-
-    def qty(self, code: str, value: float, unit: str, days_before: int, high: float | None = None) -> dict:
-        body: dict = {"valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
-        if high is not None:
-            body["referenceRange"] = [{"high": {"value": high, "unit": unit, "system": UCUM, "code": unit}}]
-        return self.obs(LOINC, code, days_before, **body)
-
-    def result(self, code: str, positive: bool, days_before: int) -> dict:
-        concept = ("10828004", "Positive") if positive else ("260385009", "Negative")
-        return self.obs(LOINC, code, days_before, valueCodeableConcept={
-            "coding": [{"system": SNOMED, "code": concept[0], "display": concept[1]}]})
-
-    def attest(self, code: str, value: bool, days_before: int = 1) -> dict:
-        return self.obs(f"{TD}attestation", code, days_before, valueBoolean=value,
-                        performer=[{"display": "Dr. Investigator (PI)"}])
-
-    def assessment(self, kind: str, items: list[str], days_before: int) -> dict:
-        return self.obs(f"{TD}assessment", kind, days_before, component=[
-            {"code": {"coding": [{"system": f"{TD}{kind}", "code": i}]}, "valueBoolean": True} for i in items])
-
-    def condition(self, system: str, code: str, display: str, onset: str, status: str = "active") -> dict:
-        return self._add("Condition", {
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                           "code": status}]},
-            "code": {"coding": [{"system": system, "code": code, "display": display}]}, "onsetDateTime": onset})
-
-    def drug(self, system: str, code: str, display: str, start: str, end: str | None = None,
-             mg_per_day: float | None = None) -> dict:
-        body: dict = {"status": "active" if end is None else "completed",
-                      "medicationCodeableConcept": {"coding": [{"system": system, "code": code, "display": display}]},
-                      "effectivePeriod": {"start": start, **({"end": end} if end else {})}}
-        if mg_per_day is not None:
-            body["dosage"] = [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                               "doseAndRate": [{"doseQuantity": {"value": mg_per_day, "unit": "mg", "system": UCUM,
-                                                                 "code": "mg"}}]}]
-        return self._add("MedicationStatement", body)
-
-    def vaccine(self, cvx: str, display: str, days_before: int) -> dict:
-        return self._add("Immunization", {"status": "completed", "occurrenceDateTime": day(days_before),
-                                          "vaccineCode": {"coding": [{"system": CVX, "code": cvx, "display": display}]}})
-
-    def consent(self, days_before: int) -> dict:
-        return self._add("Consent", {"status": "active", "dateTime": day(days_before), "scope": {"coding": [
-            {"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}]},
-            "category": [{"coding": [{"system": LOINC, "code": "59284-0"}]}]})
-
-    def bundle(self) -> dict:
-        return {"resourceType": "Bundle", "type": "collection",
-                "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in self.resources]}
+        super().__init__(pid, gender, birth, AS_OF)
 
 
 def common_screening(p: Patient, female_of_childbearing_potential: bool) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from trialdesk.engine.ast.base import Window
-from trialdesk.engine.match import Matcher
+from trialdesk.engine.match import Matcher, is_systemic
 from trialdesk.patient.model import DataIssue, MedicationExposure, Observation, PatientRecord
 from trialdesk.protocol.model import Measure, Protocol
 from trialdesk.protocol.references import drug_valuesets
@@ -65,13 +65,13 @@ class Context:
         return self._obs[measure_id]
 
     def medications(self, drugs: tuple[str, ...]) -> list[tuple[MedicationExposure, frozenset[str]]]:
-        """Exposures to any of ``drugs`` (groups expanded) started on or before screening,
-        with the drug value sets each matched."""
+        """Systemic exposures to any of ``drugs`` (groups expanded) started on or before
+        screening, with the drug value sets each matched."""
         wanted = set(drug_valuesets(self.protocol, drugs))
         out = []
         for m in self.record.medications:
             hit = self.tags(m, by_name=True) & wanted
-            if hit and m.start is not None and m.start <= self.as_of:
+            if hit and m.start is not None and m.start <= self.as_of and is_systemic(m.codes, m.text):
                 out.append((m, frozenset(hit)))
         return out
 

@@ -15,6 +15,7 @@ from datetime import date
 from trialdesk.engine.ast.history import Has
 from trialdesk.engine.context import Context
 from trialdesk.engine.dates import last_anchor_within
+from trialdesk.engine.match import is_systemic
 from trialdesk.engine.results import Res, Truth
 from trialdesk.protocol.references import drug_valuesets
 
@@ -58,7 +59,8 @@ def _entries(ctx: Context, node: Has):
     elif node.kind == "procedure":
         yield from ((p, p.start, p.end or p.start) for p in rec.procedures if hit(p))
     elif node.kind == "medication":
-        yield from ((m, m.start, m.end) for m in rec.medications if hit(m, by_name=True))
+        yield from ((m, m.start, m.end) for m in rec.medications
+                    if hit(m, by_name=True) and is_systemic(m.codes, m.text))
     elif node.kind == "immunization":
         yield from ((i, i.date, i.date) for i in rec.immunizations if hit(i))
     elif node.kind == "allergy":
@@ -76,9 +78,8 @@ def _entries(ctx: Context, node: Has):
                 continue
             yield a, date.min, None
     elif node.kind == "consent":
-        research = "http://terminology.hl7.org/CodeSystem/consentscope"
         for c in rec.consents:
-            if c.status == "active" and any(s.system == research and s.code == "research" for s in c.scopes):
+            if c.status == "active" and (not wanted or ctx.matcher.valuesets(c.scopes) & wanted):
                 yield c, c.date or date.min, None
     elif node.kind == "study":
         for s in rec.studies:

@@ -16,6 +16,16 @@ from trialdesk.patient.model import Coding
 from trialdesk.protocol.model import Protocol
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff"))
+# Dose forms that act locally (CL-14): a topical cream or an inhaler is not systemic therapy.
+_LOCAL_FORM = re.compile(
+    r"\b(topical|cream|ointment|lotion|gel|shampoo|ophthalmic|otic|eye drops?|ear drops?|nasal spray|"
+    r"inhal\w*|metered dose|dry powder|vaginal)\b|外用|滴眼|乳膏|软膏|吸入", re.I)
+
+
+def is_systemic(codes: Iterable[Coding], text: str | None) -> bool:
+    """False when a drug's text or display names a locally acting dose form (CL-14)."""
+    texts = [c.display for c in codes if c.display] + ([text] if text else [])
+    return not any(_LOCAL_FORM.search(t.translate(_ZERO_WIDTH)) for t in texts)
 
 
 def _norm(code: str) -> str:
