@@ -27,7 +27,7 @@ class Context:
     record: PatientRecord
     dates: dict[str, date]
     issues: list[DataIssue] = field(default_factory=list)
-    _obs: dict[str, list[Observation]] = field(default_factory=dict)
+    _obs: dict[str, list[Observation]] | None = None
     _tags: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -56,13 +56,17 @@ class Context:
         return self._tags[key]
 
     def observations(self, measure_id: str) -> list[Observation]:
-        """Dated observations of a measure, newest first."""
-        if measure_id not in self._obs:
-            vs = self.protocol.measures[measure_id].valueset
-            found = [o for o in self.record.observations if o.date is not None and vs in self.tags(o)]
-            found.sort(key=lambda o: o.date, reverse=True)  # type: ignore[arg-type, return-value]
-            self._obs[measure_id] = found
-        return self._obs[measure_id]
+        """Dated observations of a measure, newest first (indexed once per patient)."""
+        if self._obs is None:
+            by_valueset: dict[str, list[Observation]] = {}
+            for o in self.record.observations:
+                if o.date is not None:
+                    for vs in self.tags(o):
+                        by_valueset.setdefault(vs, []).append(o)
+            for found in by_valueset.values():
+                found.sort(key=lambda o: o.date, reverse=True)  # type: ignore[arg-type, return-value]
+            self._obs = by_valueset
+        return self._obs.get(self.protocol.measures[measure_id].valueset, [])
 
     def medications(self, drugs: tuple[str, ...]) -> list[tuple[MedicationExposure, frozenset[str]]]:
         """Systemic exposures to any of ``drugs`` (groups expanded) started on or before

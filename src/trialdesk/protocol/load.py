@@ -36,6 +36,7 @@ SYSTEMS = {
 }
 PREFIX_SYSTEMS = {"icd-10", "icd-10-cm", "atc"}
 DEFAULT = "carnk-aid"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_path(protocol_id: str = DEFAULT) -> Path:
@@ -45,7 +46,7 @@ def default_path(protocol_id: str = DEFAULT) -> Path:
 
 def _read_yaml(path: Path) -> AnyT:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ProtocolValidationError(str(path), f"cannot read: {exc}") from None
 
