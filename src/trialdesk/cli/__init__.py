@@ -56,12 +56,15 @@ def screen(
     cohort: Annotated[Optional[CohortName], typer.Option(help="Screen exactly this cohort")] = None,
     format: Annotated[Format, typer.Option("--format", help="Output format")] = Format.table,
     protocol_dir: Annotated[Optional[Path], typer.Option("--protocol", help="Protocol folder (default carnk-aid)")] = None,
+    reference_intervals: Annotated[Optional[Path], typer.Option(
+        "--reference-intervals", help="Site reference-interval table (YAML) for ULNs missing on results")] = None,
 ) -> None:
     """Screen patients' FHIR bundles against the protocol and explain every verdict."""
     from trialdesk.errors import InputError, ProtocolError
     from trialdesk.patient.fhir.bundle import read_bundle
     from trialdesk.protocol.load import load
     from trialdesk.engine.screen import screen as run
+    from trialdesk.site import load_reference_intervals
 
     screening_date = _date(as_of, "--as-of") or date.today()
     dates = dict(as_of=screening_date, enrollment=_date(enrollment, "--enrollment"),
@@ -71,8 +74,9 @@ def screen(
         raise typer.BadParameter("no *.json files found", param_hint="PATH")
     try:
         protocol = load(protocol_dir)
+        site_table = load_reference_intervals(reference_intervals) if reference_intervals else None
     except ProtocolError as exc:
-        typer.echo(f"error: protocol: {exc}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     failed = 0
     outputs = []
@@ -86,7 +90,8 @@ def screen(
             if format is Format.jsonl:
                 print(json.dumps(outputs.pop(), ensure_ascii=False), flush=True)
             continue
-        result = run(protocol, record, cohort=cohort.value if cohort else None, **dates)
+        result = run(protocol, record, cohort=cohort.value if cohort else None,
+                     reference_intervals=site_table, **dates)
         obj = result.to_json(str(f))
         if format is Format.jsonl:
             print(json.dumps(obj, ensure_ascii=False), flush=True)

@@ -11,6 +11,7 @@ from trialdesk.engine.match import Matcher, is_systemic
 from trialdesk.patient.model import DataIssue, MedicationExposure, Observation, PatientRecord
 from trialdesk.protocol.model import Measure, Protocol
 from trialdesk.protocol.references import drug_valuesets
+from trialdesk.site import ReferenceIntervals
 
 
 def matcher_for(protocol: Protocol) -> Matcher:
@@ -26,6 +27,7 @@ class Context:
     protocol: Protocol
     record: PatientRecord
     dates: dict[str, date]
+    reference_intervals: ReferenceIntervals | None = None
     issues: list[DataIssue] = field(default_factory=list)
     _obs: dict[str, list[Observation]] | None = None
     _tags: dict[int, frozenset[str]] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from trialdesk.calculators.egfr_ckd_epi_2021 import egfr_ckd_epi_2021
 from trialdesk.calculators.egfr_ckid_u25 import egfr_ckid_u25
 from trialdesk.calculators.steroids import PREDNISONE_FACTORS
 from trialdesk.calculators.uln import uln_ratio
+from trialdesk.calculators.units import convert
 from trialdesk.engine import ast, read
 from trialdesk.engine.ast.base import Node, Window
 from trialdesk.engine.context import Context, day_range
@@ -268,16 +269,36 @@ class Interpreter:
         if problem:
             return Val(None, f"{measure.label} on {o.date} ({o.ref}) {problem}", evidence=[obs_evidence(o)],
                        needs=[Need(f"a readable {measure.label}", self.ctx.describe_window(window))])
-        if o.ref_high is None or o.ref_high <= 0:
+        uln, uln_unit, uln_source = self._uln(o, measure, value)  # type: ignore[arg-type]
+        if uln is None:
             return Val(None, f"{measure.label} {o.value:g} {o.unit} on {o.date} has no upper reference limit, "
-                       "and no site reference-interval table is configured", evidence=[obs_evidence(o)],
+                       "and the site's reference-interval table has none for this patient",
+                       evidence=[obs_evidence(o)],
                        needs=[Need(f"the lab's upper limit of normal for {measure.label} (referenceRange.high)",
                                    f"on the result of {o.date}")])
-        result = uln_ratio(o.value, o.ref_high, measure.label, o.unit or "")  # type: ignore[arg-type]
+        shown = value if uln_source != "observation" else o.value
+        result = uln_ratio(shown, uln, measure.label, uln_unit)  # type: ignore[arg-type]
         until, by = self._fresh(o, window)
-        ev = obs_evidence(o, uln=o.ref_high, ratio=round(result.value, 2), equation=result.equation)
+        ev = obs_evidence(o, uln=uln, uln_source=uln_source, ratio=round(result.value, 2), equation=result.equation)
         return Val(result.value, f"{measure.label} {o.value:g} {o.unit} on {o.date} = {result.value:.2f} x ULN "
-                   f"({o.ref_high:g})", "x ULN", [ev], until=until, by=by)
+                   f"({uln:g} {uln_unit}, {uln_source})", "x ULN", [ev], until=until, by=by)
+
+    def _uln(self, o: Observation, measure, value: float) -> tuple[float | None, str, str]:
+        """(ULN, its unit, where it came from): the result's own range, else the site table."""
+        if o.ref_high is not None and o.ref_high > 0:
+            return o.ref_high, o.unit or "", "observation"
+        table = self.ctx.reference_intervals
+        if table is None:
+            return None, "", ""
+        age = self.visit_Age(ast.Age()).value
+        row = table.upper_limit(measure.id, self.ctx.record.patient.gender, age)  # type: ignore[arg-type]
+        if row is None:
+            return None, "", ""
+        try:
+            high = convert(row.high, row.unit, measure.unit, measure.analyte) if measure.unit else row.high
+        except CalculatorError:
+            return None, "", ""
+        return high, measure.unit or row.unit, f"site table: {table.source}"
 
     def _assessments(self, measure_id: str, window: Window) -> list[Observation]:
         return self._candidates((measure_id,), window)

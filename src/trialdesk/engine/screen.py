@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from trialdesk.engine.context import Context
+from trialdesk.engine.dates import completed_years
 from trialdesk.engine.interpret import Interpreter
 from trialdesk.engine.results import Need, Res, Truth
 from trialdesk.patient.censor import censor
 from trialdesk.patient.model import PatientRecord
 from trialdesk.protocol.model import Criterion, Protocol
+from trialdesk.site import ReferenceIntervals
 
 OVERALL_ORDER = (("fail", "ineligible"), ("unknown", "incomplete"), ("review", "needs_review"))
 
@@ -60,10 +62,7 @@ class Screening:
 
     def to_json(self, file: str | None = None) -> dict:
         p = self.record.patient
-        age = None
-        if p.birth_date is not None:
-            from trialdesk.engine.dates import completed_years
-            age = completed_years(p.birth_date, self.dates["as_of"])
+        age = None if p.birth_date is None else completed_years(p.birth_date, self.dates["as_of"])
         out = {"file": file,
                "protocol": {"id": self.protocol.id, "version": self.protocol.version,
                             "sha256": self.protocol.sha256},
@@ -72,6 +71,9 @@ class Screening:
                "enrollment": self.dates["enrollment"].isoformat(),
                "infusion": self.dates["infusion"].isoformat(),
                "results": [r.to_json() for r in self.results],
+               "clarifications": {cl: self.protocol.clarifications[cl].text for cl in sorted(
+                   {cl for r in self.results for c in r.criteria for cl in c.clarifications},
+                   key=lambda cl: int(cl.split("-")[1]))},
                "notes": self.notes,
                "data_issues": [{"resource": i.ref, "kind": i.kind, "message": i.message} for i in self.issues],
                "not_used": dict(sorted(self.record.unused.items()))}
@@ -135,7 +137,8 @@ def cohorts_of(interp: Interpreter, protocol: Protocol) -> list[str]:
 
 
 def screen(protocol: Protocol, record: PatientRecord, as_of: date, enrollment: date | None = None,
-           infusion: date | None = None, cohort: str | None = None) -> Screening:
+           infusion: date | None = None, cohort: str | None = None,
+           reference_intervals: ReferenceIntervals | None = None) -> Screening:
     """Screen one patient's record under ``protocol`` on ``as_of``.
 
     Records dated after ``as_of`` are ignored and reported. Without ``cohort``
@@ -148,7 +151,7 @@ def screen(protocol: Protocol, record: PatientRecord, as_of: date, enrollment: d
         notes.append(f"no infusion date given: windows before infusion end on the screening date {as_of}")
     dates = {"as_of": as_of, "enrollment": enrollment or as_of, "infusion": infusion or as_of}
     record = censor(record, as_of)
-    ctx = Context(protocol, record, dates)
+    ctx = Context(protocol, record, dates, reference_intervals)
     interp = Interpreter(ctx)
     chosen = [cohort] if cohort else cohorts_of(interp, protocol)
     if not chosen:

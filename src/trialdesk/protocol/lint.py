@@ -73,6 +73,14 @@ def unknown_outcome_without_collect(p: Protocol) -> Iterator[Warning]:
             yield Warning("warning", c.id, "'otherwise: unknown' without 'collect' gives no data request")
 
 
+def unused_clarifications(p: Protocol) -> Iterator[Warning]:
+    """A clarification no criterion cites is never shown to a user."""
+    cited = {cl for c in p.criteria for cl in c.clarifications}
+    for cl in p.clarifications:
+        if cl not in cited:
+            yield Warning("warning", cl, "clarification is not cited by any criterion")
+
+
 def attestations_known(p: Protocol) -> Iterator[Warning]:
     """Attestation codes come from data.md's list."""
     known = {"consent-signed", "predicted-survival-12w", "contraception-agreed", "childbearing-potential",
@@ -85,7 +93,7 @@ def attestations_known(p: Protocol) -> Iterator[Warning]:
 
 CHECKS: tuple[Callable[[Protocol], Iterator[Warning]], ...] = (
     missing_source, empty_valuesets, unused_valuesets, window_anchors, unknown_outcome_without_collect,
-    attestations_known,
+    attestations_known, unused_clarifications,
 )
 
 
