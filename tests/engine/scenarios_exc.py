@@ -16,8 +16,7 @@ from trialdesk.patient.fhir.builder import ICD10, LOINC, RXNORM, SNOMED, TD, Pat
 
 AS_OF = date(2026, 3, 2)
 ATC = "http://www.whocc.no/atc"
-VERDICT = {"pass": "eligible", "not_applicable": "eligible", "fail": "ineligible", "unknown": "incomplete",
-           "review": "needs_review"}
+VERDICT = {"pass": "eligible", "fail": "ineligible", "unknown": "incomplete", "review": "needs_review"}
 # LOINC codes of the results the scenarios change
 HBSAG, ANTI_HBC, HBV_DNA = "5196-1", "16933-4", "42595-9"
 ANTI_HCV, HCV_RNA, HCV_RNA_QUAL = "16128-1", "11011-4", "11259-9"
@@ -26,7 +25,7 @@ HCG_SERUM, HCG_URINE, NYHA = "2118-8", "2106-3", "88020-3"
 UPCR_SI, UPCR_MASS = "34366-5", "2890-2"
 
 
-def srns_patient(pid: str = "srns", sex: str = "male", birth: str = "2016-09-20") -> PatientBuilder:
+def srns_patient(pid: str = "srns", sex: str = "male", birth: str | None = "2016-09-20") -> PatientBuilder:
     """A child with multidrug-resistant FSGS meeting every criterion on AS_OF (examples/build.py)."""
     p = PatientBuilder(pid, sex, birth, AS_OF)
     p.consent(10)
@@ -113,7 +112,8 @@ def concept(system: str, code: str, display: str) -> dict:
 def procedure(p: PatientBuilder, code: str, display: str, when: str | None = None, *,
               start: str | None = None, end: str | None = None) -> dict:
     """A completed SNOMED procedure on ``when``, or over ``performedPeriod`` [start, end] (end open if None)."""
-    timing = {"performedDateTime": when} if when else {"performedPeriod": {"start": start, **({"end": end} if end else {})}}
+    period = {"start": start, **({"end": end} if end else {})}
+    timing = {"performedDateTime": when} if when else {"performedPeriod": period}
     return _raw(p, "Procedure", {"status": "completed", "code": concept(SNOMED, code, display), **timing})
 
 
@@ -129,6 +129,7 @@ def condition(p: PatientBuilder, system: str, code: str, display: str, onset: st
 def allergy(p: PatientBuilder, system: str, code: str, display: str, *, criticality: str | None = None,
             severity: str | None = None, manifestation: tuple[str, str] = ("271807003", "Eruption of skin"),
             kind: str = "allergy", verification: str = "confirmed") -> dict:
+    """An AllergyIntolerance with one reaction (default manifestation: skin eruption)."""
     reaction: dict = {"manifestation": [concept(SNOMED, *manifestation)]}
     if severity:
         reaction["severity"] = severity
@@ -156,6 +157,7 @@ def request(p: PatientBuilder, system: str, code: str, display: str, authored: s
 
 
 def research_subject(p: PatientBuilder, study: str, start: str, end: str | None, status: str = "on-study") -> dict:
+    """A ResearchSubject of ``study`` (identifier value) over [start, end] (end open if None)."""
     period = {"start": start, **({"end": end} if end else {})}
     return _raw(p, "ResearchSubject", {"status": status, "study": {"identifier": {"value": study}},
                                        "period": period}, "individual")

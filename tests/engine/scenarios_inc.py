@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pytest
+
 from conftest import outcomes, run_screen
 from trialdesk.patient.fhir.builder import LOINC, RXNORM, SNOMED, UCUM, PatientBuilder
 
@@ -37,6 +39,11 @@ def born(age: int, as_of: date = AS_OF, tomorrow: bool = False) -> str:
     day later (``tomorrow``: still ``age - 1`` on ``as_of``)."""
     birth = as_of.replace(year=as_of.year - age) + timedelta(days=1 if tomorrow else 0)
     return birth.isoformat()
+
+
+def quantity(value: float, unit: str) -> dict:
+    """A UCUM valueQuantity (or referenceRange bound)."""
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
 def _codes(resource: dict) -> set[str]:
@@ -115,14 +122,11 @@ class Screened:
 
 
 def screen_sle(protocol, patient: PatientBuilder, **dates) -> Screened:
+    """Screen ``patient`` for the SLE cohort (``as_of`` defaults to the builder's date)."""
     screening = run_screen(protocol, patient, "SLE", **dates)
     result = screening.to_json()
     overall = next(r["overall"] for r in result["results"] if r["cohort"] == "SLE")
     return Screened(outcomes(screening, "SLE"), overall, result["data_issues"])
-
-
-def quantity(value: float, unit: str) -> dict:
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
 def expect(screened: Screened, criterion_id: str, outcome: str) -> dict:
@@ -137,3 +141,19 @@ def expect(screened: Screened, criterion_id: str, outcome: str) -> dict:
         assert result["needs"], "an unknown must say which data to collect"
         assert screened.overall != "eligible"
     return result
+
+
+def cases(rows: list) -> list:
+    """Parametrize rows whose test id is their first column, the rule they check."""
+    out = []
+    for row in rows:
+        values, marks = (row.values, row.marks) if hasattr(row, "values") else (row, ())
+        out.append(pytest.param(*values, marks=marks, id=values[0]))
+    return out
+
+
+def missing_from(valueset: str, condition: tuple[str, str, str]) -> pytest.MarkDecorator:
+    """xfail mark for a criteria.md condition whose code the protocol's value set does not hold."""
+    _, code, name = condition
+    return pytest.mark.xfail(strict=True, reason=f"engine: value set {valueset} (valuesets/conditions.yaml) "
+                                                 f"lacks SNOMED {code} {name}")

@@ -37,14 +37,10 @@ def test_baseline_srns_patient_meets_every_criterion(protocol):
     ("age >= 3 in completed years: one day short of 3 years", "2023-03-03", "fail"),
     ("data.md Patient: year-month birth date -> earliest possible date (2023-03-01), age 3", "2023-03", "pass"),
     ("data.md Patient: year-month birth date -> earliest possible date (2023-04-01), age 2", "2023-04", "fail"),
+    ("Outcomes: missing data never pass; no birth date -> unknown", None, "unknown"),
 ])
 def test_srns_age(protocol, rule, birth, outcome):
     check(protocol, srns_patient(birth=birth), "SRNS-AGE", outcome)
-
-
-def test_srns_age_unknown_without_birth_date(protocol):
-    """Outcomes: missing data never pass; no birth date -> SRNS-AGE unknown."""
-    check(protocol, srns_patient(birth=None), "SRNS-AGE", "unknown", overall="incomplete")
 
 
 # -- SRNS-DIAGNOSIS ---------------------------------------------------------------
@@ -64,7 +60,8 @@ def _fsgs_pathology_only(p):
 
 @pytest.mark.parametrize("rule, change, outcome", [
     ("SRNS diagnosis recorded -> pass (recorded, whatever its clinical status)", _srns_in_remission, "pass"),
-    ("nephrotic syndrome (N04.1) recorded without steroid resistance -> fail", lambda p: without(p, "236381000"), "fail"),
+    ("nephrotic syndrome (N04.1) recorded without steroid resistance -> fail",
+     lambda p: without(p, "236381000"), "fail"),
     ("steroid-dependent nephrotic syndrome is not steroid resistance -> fail", _steroid_dependent, "fail"),
     ("no nephrotic syndrome diagnosis at all (biopsy pathology only) -> unknown", _fsgs_pathology_only, "unknown"),
 ])
@@ -107,9 +104,8 @@ def no_upcr(p):
     without(p, UPCR_SI)
 
 
-TAC, MMF, CSA, RTX = ("42316", "tacrolimus"), ("68149", "mycophenolate mofetil"), ("3008", "cyclosporine"), \
-    ("121191", "rituximab")
-TAC_ONLY_4M = history((*TAC, "2025-11-01", None))
+TAC, CSA = ("42316", "tacrolimus"), ("3008", "cyclosporine")
+MMF, RTX = ("68149", "mycophenolate mofetil"), ("121191", "rituximab")
 
 
 @pytest.mark.parametrize("rule, change, outcome", [
@@ -118,9 +114,11 @@ TAC_ONLY_4M = history((*TAC, "2025-11-01", None))
     ("path 1 and latest UPCR 0.2 g/g: complete remission (<= 0.2) -> fail", upcr(0.2, "g/g"), "fail"),
     ("Units: UPCR 200 mg/g = 0.2 g/g -> complete remission -> fail", upcr(200, "mg/g"), "fail"),
     ("Units: UPCR 250 mg/g = 0.25 g/g -> pass", upcr(250, "mg/g"), "pass"),
-    ("CL-8: 22.6 mg/mmol x 8.84 = 0.1998 g/g -> complete remission -> fail", upcr(22.6, "mg/mmol", code=UPCR_SI), "fail"),
+    ("CL-8: 22.6 mg/mmol x 8.84 = 0.1998 g/g -> complete remission -> fail",
+     upcr(22.6, "mg/mmol", code=UPCR_SI), "fail"),
     ("CL-8: 22.7 mg/mmol x 8.84 = 0.2007 g/g > 0.2 -> pass", upcr(22.7, "mg/mmol", code=UPCR_SI), "pass"),
-    ("CL-8: 21 mg/mmol (above IPNA's 20) is 0.186 g/g -> complete remission -> fail", upcr(21, "mg/mmol", code=UPCR_SI), "fail"),
+    ("CL-8: 21 mg/mmol (above IPNA's 20) is 0.186 g/g -> complete remission -> fail",
+     upcr(21, "mg/mmol", code=UPCR_SI), "fail"),
     ("Units: a UPCR without a unit -> unknown, never a guess", upcr(2.5, ""), "unknown"),
     ("Freshness: UPCR dated exactly 30 days before screening still counts", upcr(2.5, "g/g", days=30), "pass"),
     ("Freshness: UPCR 31 days old -> no UPCR within 30 days -> unknown", upcr(2.5, "g/g", days=31), "unknown"),
@@ -136,8 +134,10 @@ TAC_ONLY_4M = history((*TAC, "2025-11-01", None))
     ("path 1 needs >= 1 CNI: mycophenolate + rituximab over 2 years, no CNI -> neither path -> fail",
      history((*MMF, "2023-01-01", None), (*RTX, "2024-01-10", "2024-01-10")), "fail"),
     # path 2 only (a CNI >= 3 months): investigator's judgement
-    ("only path 2 (tacrolimus 4 months) and latest UPCR > 0.2 -> review", TAC_ONLY_4M, "review"),
-    ("path 2 edge: tacrolimus from 2025-12-02, exactly 3 months -> review", history((*TAC, "2025-12-02", None)), "review"),
+    ("only path 2 (tacrolimus 4 months) and latest UPCR > 0.2 -> review",
+     history((*TAC, "2025-11-01", None)), "review"),
+    ("path 2 edge: tacrolimus from 2025-12-02, exactly 3 months -> review",
+     history((*TAC, "2025-12-02", None)), "review"),
     ("path 2 edge: tacrolimus from 2025-12-03, 1 day short of 3 months -> neither path -> fail",
      history((*TAC, "2025-12-03", None)), "fail"),
     ("only path 2 and latest UPCR 0.2 g/g (complete remission) -> fail",
@@ -170,12 +170,16 @@ def mcd_report(p):
 
 @pytest.mark.parametrize("rule, change, outcome", [
     ("biopsy-proven MCD by SNOMED 44785005 -> pass", pathology(SNOMED, "44785005", "Minimal change disease"), "pass"),
-    ("biopsy-proven MCD by ICD-10 N04.0 -> pass", pathology(ICD10, "N04.0", "Nephrotic syndrome, minor glomerular abnormality"), "pass"),
-    ("biopsy-proven FSGS by SNOMED 236403004 -> pass", pathology(SNOMED, "236403004", "Focal segmental glomerulosclerosis"), "pass"),
+    ("biopsy-proven MCD by ICD-10 N04.0 -> pass",
+     pathology(ICD10, "N04.0", "Nephrotic syndrome, minor glomerular abnormality"), "pass"),
+    ("biopsy-proven FSGS by SNOMED 236403004 -> pass",
+     pathology(SNOMED, "236403004", "Focal segmental glomerulosclerosis"), "pass"),
     ("biopsy-proven FSGS by ICD-10 N04.1 -> pass", lambda p: p, "pass"),
     ("data.md: pathology DiagnosticReport conclusionCode MCD -> pass", mcd_report, "pass"),
-    ("another pathology recorded: membranous N04.2 -> fail", pathology(ICD10, "N04.2", "Nephrotic syndrome, diffuse membranous glomerulonephritis"), "fail"),
-    ("another pathology recorded: membranous SNOMED 77182004 -> fail", pathology(SNOMED, "77182004", "Membranous glomerulonephritis"), "fail"),
+    ("another pathology recorded: membranous N04.2 -> fail",
+     pathology(ICD10, "N04.2", "Nephrotic syndrome, diffuse membranous glomerulonephritis"), "fail"),
+    ("another pathology recorded: membranous SNOMED 77182004 -> fail",
+     pathology(SNOMED, "77182004", "Membranous glomerulonephritis"), "fail"),
     ("another pathology recorded: IgA nephropathy -> fail", pathology(SNOMED, "236407003", "IgA nephropathy"), "fail"),
     ("no biopsy pathology recorded -> unknown", lambda p: without(p, "N04.1"), "unknown"),
 ])
@@ -188,11 +192,33 @@ def test_srns_biopsy(protocol, rule, change, outcome):
 # -- SRNS-COMORBID --------------------------------------------------------------------
 
 @pytest.mark.parametrize("rule, system, code, display, outcome", [
-    ("SLE recorded (SNOMED) -> review (investigator's decision)", SNOMED, "55464009", "Systemic lupus erythematosus", "review"),
+    ("SLE recorded (SNOMED) -> review (investigator's decision)",
+     SNOMED, "55464009", "Systemic lupus erythematosus", "review"),
     ("SLE recorded (ICD-10 M32.1) -> review", ICD10, "M32.1", "SLE with organ involvement", "review"),
-    ("a disease not needing long-term immunosuppression (otitis media) -> pass", SNOMED, "65363002", "Otitis media", "pass"),
+    ("a disease not needing long-term immunosuppression (otitis media) -> pass",
+     SNOMED, "65363002", "Otitis media", "pass"),
 ])
 def test_srns_comorbid(protocol, rule, system, code, display, outcome):
     p = srns_patient()
     p.condition(system, code, display, "2020-06-01")
     check(protocol, p, "SRNS-COMORBID", outcome)
+
+
+@pytest.mark.parametrize("criterion, change", [
+    ("SRNS-AGE", lambda p: p.resources[0].pop("birthDate")),
+    ("SRNS-DIAGNOSIS", _fsgs_pathology_only),
+    ("SRNS-MULTIDRUG", no_upcr),
+    ("SRNS-BIOPSY", lambda p: without(p, "N04.1")),
+])
+def test_unknown_says_what_to_collect(protocol, criterion, change):
+    """Outcomes: an unknown 'says exactly which data' - its needs name what to collect."""
+    p = srns_patient()
+    change(p)
+    got = check(protocol, p, criterion, "unknown", overall=None)
+    assert got["needs"] and all(n["what"] for n in got["needs"])
+
+
+def test_multidrug_shows_its_clarifications(protocol):
+    """Clarifications CL-4, CL-7 (adequacy confirmed by the investigator), CL-8 (UPCR units), CL-14 (systemic only)."""
+    got = check(protocol, srns_patient(), "SRNS-MULTIDRUG", "pass")
+    assert {"CL-4", "CL-7", "CL-8", "CL-14"} <= set(got["clarifications"])
