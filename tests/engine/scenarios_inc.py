@@ -151,9 +151,3 @@ def cases(rows: list) -> list:
         out.append(pytest.param(*values, marks=marks, id=values[0]))
     return out
 
-
-def missing_from(valueset: str, condition: tuple[str, str, str]) -> pytest.MarkDecorator:
-    """xfail mark for a criteria.md condition whose code the protocol's value set does not hold."""
-    _, code, name = condition
-    return pytest.mark.xfail(strict=True, reason=f"engine: value set {valueset} (valuesets/conditions.yaml) "
-                                                 f"lacks SNOMED {code} {name}")

@@ -258,8 +258,6 @@ def test_rrt_anchored_on_infusion(protocol, rule, change, infusion, outcome, ove
     check(protocol, apply(change), "EXC-RRT", outcome, overall, infusion=date.fromisoformat(infusion))
 
 
-@pytest.mark.xfail(strict=True, reason="engine: history._entries reads a Procedure performedPeriod without an end "
-                   "as a single day (p.end or p.start), not as ongoing")
 def test_rrt_ongoing_dialysis_period_fails(protocol):
     """EXC-RRT ('has been or is being performed'): dialysis open since 2025-10-01 is in the window -> fail."""
     check(protocol, apply(lambda p: procedure(p, *HD, start="2025-10-01")), "EXC-RRT", "fail",
@@ -305,8 +303,6 @@ def test_hbv(protocol, rule, change, outcome):
     check(protocol, apply(change), "EXC-HBV", outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: criteria.yaml EXC-HBV decides unknown as soon as either serology "
-                   "is missing, before looking at the positive one and the HBV DNA")
 @pytest.mark.parametrize("rule, change, outcome", [
     ("either positive: anti-HBc positive, HBV DNA above the range, HBsAg not done -> fail",
      both(lab(HBSAG), lab(ANTI_HBC, True), lab(HBV_DNA, load=2e5, high=20)), "fail"),
@@ -444,8 +440,6 @@ def test_cns(protocol, rule, change, outcome):
     check(protocol, apply(change), "EXC-CNS", outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: EXC-CNS review step looks only at seizure Conditions, "
-                   "not at a SLEDAI-2K 'seizure' older than 60 days")
 def test_cns_older_sledai_seizure_goes_to_review(protocol):
     """CL-3: a seizure scored in a SLEDAI-2K assessment 61 days before screening is seizure history -> review."""
     check(protocol, apply(sledai_seizure(61)), "EXC-CNS", "review")
@@ -726,8 +720,6 @@ def test_malformed_matching_record_gives_unknown(protocol, rule, criterion, chan
     check(protocol, apply(change), criterion, "unknown")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Interpreter.visit_Positive never consults ctx.unreadable when a "
-                   "readable result exists, so dropping the malformed positive result makes EXC-HIV pass")
 def test_malformed_result_beside_a_readable_one_gives_unknown(protocol):
     """data.md: a malformed 'positive' HIV result beside a readable negative one -> unknown, not pass."""
     check(protocol, apply(MALFORMED_HIV), "EXC-HIV", "unknown")
@@ -740,14 +732,9 @@ def test_malformed_result_beside_a_readable_one_gives_unknown(protocol):
     ("EXC-HCV", lab(ANTI_HCV)),
     ("EXC-HIV", lab(HIV_AB)),
     ("EXC-INVESTIGATOR", lambda p: without(p, "investigator-no-concern")),
-    pytest.param("EXC-HEART-FAILURE", heart_failure(), marks=pytest.mark.xfail(strict=True, reason=(
-        "engine: the TRUE 'all' step (results.combine) drops the needs of its 'missing NYHA' child and "
-        "EXC-HEART-FAILURE has no 'collect'"))),
-    pytest.param("EXC-HBV", lab(HBSAG), marks=pytest.mark.xfail(strict=True, reason=(
-        "engine: the TRUE 'any missing serology' step (results.combine) drops the children's needs and "
-        "EXC-HBV has no 'collect'"))),
-    pytest.param("EXC-LIVE-VACCINE", _undated_live_vaccine, marks=pytest.mark.xfail(strict=True, reason=(
-        "engine: history.visit_has returns UNKNOWN for an undated entry without a Need"))),
+    pytest.param("EXC-HEART-FAILURE", heart_failure()),
+    pytest.param("EXC-HBV", lab(HBSAG)),
+    pytest.param("EXC-LIVE-VACCINE", _undated_live_vaccine),
 ])
 def test_unknown_says_what_to_collect(protocol, criterion, change):
     """Outcomes: an unknown 'says exactly which data' - its needs name what to collect."""

@@ -13,7 +13,7 @@ import pytest
 
 from scenarios_inc import (
     ALT, AS_OF, AST, CREA_MASS, CREA_SI, ECG, ECOG, EGFR_REPORTED, HCG_SERUM, HCG_URINE, HEIGHT, ICD10CM,
-    KARNOFSKY, LVEF, NCIT, SPO2, TBIL_MASS, TBIL_SI, TD, born, cases, expect, missing_from, quantity, screen_sle,
+    KARNOFSKY, LVEF, NCIT, SPO2, TBIL_MASS, TBIL_SI, TD, born, cases, expect, quantity, screen_sle,
     sle_patient, window_30,
 )
 from trialdesk.patient.fhir.builder import ICD10, LOINC, SNOMED
@@ -50,8 +50,7 @@ def test_consent(protocol, rule, status, scope, attested, outcome):
     ("predicted-survival-weeks 12 wk (>= 12) -> pass", None, {"valueQuantity": quantity(12, "wk")}, "pass"),
     ("predicted-survival-weeks 11 wk (< 12) -> fail", None, {"valueQuantity": quantity(11, "wk")}, "fail"),
     pytest.param("data.md: predicted-survival-weeks as valueInteger 12 (weeks) -> pass", None, {"valueInteger": 12},
-                 "pass", marks=pytest.mark.xfail(strict=True, reason="engine: read.number needs a unit for the "
-                                                 "measure's unit wk, so a valueInteger in weeks is 'no unit'")),
+                 "pass"),
     ("neither -> unknown", None, None, "unknown"),
 ]))
 def test_survival(protocol, rule, attested, observation, outcome):
@@ -209,9 +208,7 @@ def _egfr_evidence(result: dict) -> dict | None:
 
 @pytest.mark.parametrize("rule, creatinine, outcome, egfr", cases([
     ("criteria.md eGFR: evidence on a review", 185, "review", 29.9),
-    pytest.param("criteria.md eGFR: evidence on a pass", 62, "pass", 89.1, marks=pytest.mark.xfail(
-        strict=True, reason="engine: INC-RENAL 'otherwise: pass' keeps only the last FALSE step's evidence "
-                            "(dialysis), dropping the eGFR equation, inputs and value")),
+    pytest.param("criteria.md eGFR: evidence on a pass", 62, "pass", 89.1),
 ]))
 def test_egfr_evidence_shows_equation_inputs_and_value(protocol, rule, creatinine, outcome, egfr):
     """criteria.md eGFR: "Show equation, inputs and value in the evidence"."""
@@ -327,13 +324,9 @@ def test_missing_uln_asks_for_the_labs_upper_limit(protocol):
 
 @pytest.mark.parametrize("rule, code, value, unit, high, high_unit, outcome", cases([
     pytest.param("TBIL 41 umol/L, ULN 1.2 mg/dL (20.5 umol/L) = 1.998 x ULN -> pass",
-                 TBIL_SI, 41, "umol/L", 1.2, "mg/dL", "pass", marks=pytest.mark.xfail(
-                     strict=True, reason="engine: ULN ratio divides the raw value by referenceRange.high "
-                                         "without converting the range's unit (41 / 1.2 = 34 x ULN)")),
+                 TBIL_SI, 41, "umol/L", 1.2, "mg/dL", "pass"),
     pytest.param("TBIL 2.5 mg/dL (42.75 umol/L), ULN 21 umol/L = 2.04 x ULN -> fail",
-                 TBIL_MASS, 2.5, "mg/dL", 21, "umol/L", "fail", marks=pytest.mark.xfail(
-                     strict=True, reason="engine: ULN ratio ignores the range's unit (2.5 / 21 = 0.12 x ULN): "
-                                         "a false pass")),
+                 TBIL_MASS, 2.5, "mg/dL", 21, "umol/L", "fail"),
 ]))
 def test_tbil_reference_range_in_the_other_unit(protocol, rule, code, value, unit, high, high_unit, outcome):
     """criteria.md Units: bilirubin in umol/L or mg/dL (17.1); the ULN is referenceRange.high, in its own unit."""
@@ -372,15 +365,13 @@ def _lung_condition(p, spec, onset_days: int = 100, status: str = "active", abat
      lambda p: _lung_condition(p, ILD, 400, "resolved", 31), "pass"),
     ("serious lung condition decides even when SpO2 is missing -> fail", None,
      lambda p: _lung_condition(p, ILD), "fail"),
-    pytest.param("ARDS (SNOMED) active -> fail", 98, lambda p: _lung_condition(p, ARDS), "fail",
-                 marks=missing_from("serious-lung", ARDS)),
+    pytest.param("ARDS (SNOMED) active -> fail", 98, lambda p: _lung_condition(p, ARDS), "fail"),
     pytest.param("pulmonary hypertension (SNOMED) active -> fail", 98,
-                 lambda p: _lung_condition(p, PULMONARY_HYPERTENSION), "fail",
-                 marks=missing_from("serious-lung", PULMONARY_HYPERTENSION)),
+                 lambda p: _lung_condition(p, PULMONARY_HYPERTENSION), "fail"),
     pytest.param("pulmonary embolism (SNOMED) active -> fail", 98, lambda p: _lung_condition(p, PULMONARY_EMBOLISM),
-                 "fail", marks=missing_from("serious-lung", PULMONARY_EMBOLISM)),
+                 "fail"),
     pytest.param("lung involvement of SLE (SNOMED) active -> fail", 98, lambda p: _lung_condition(p, SLE_LUNG),
-                 "fail", marks=missing_from("serious-lung", SLE_LUNG)),
+                 "fail"),
     ("pneumonia belongs to EXC-INFECTION, not here -> pass", 98,
      lambda p: _lung_condition(p, (SNOMED, "233604007", "Pneumonia"), 3), "pass"),
 ]))

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from scenarios_inc import (
-    ANA, AS_OF, HCQ, ICD10CM, MMF, PREDNISOLONE, WEIGHT, born, cases, expect, missing_from, screen_sle, sle_patient,
+    ANA, AS_OF, HCQ, ICD10CM, MMF, PREDNISOLONE, WEIGHT, born, cases, expect, screen_sle, sle_patient,
     window_30,
 )
 from trialdesk.patient.fhir.builder import ICD10, LOINC, RXNORM, SNOMED
@@ -198,8 +198,6 @@ def test_refractory_steroid_not_reducible_path(protocol, rule, statements, outco
         assert any("dose" in n["what"] for n in result["needs"]), result["needs"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the unknown lists no needs (SLE-REFRACTORY in criteria.yaml has no "
-                                      "'collect', and the history step yields none)")
 def test_refractory_without_any_medication_is_unknown(protocol):
     """criteria.md SLE-REFRACTORY: no medication history at all -> unknown."""
     p = sle_patient().without(PREDNISOLONE, HCQ, MMF)
@@ -289,10 +287,8 @@ DELIRIUM = (SNOMED, "2776000", "Delirium")
      "active", None, "fail"),
     ("psychosis (ICD-10-CM F06.2) active -> fail", (ICD10CM, "F06.2", "Psychotic disorder with delusions"), 20,
      "active", None, "fail"),
-    pytest.param("psychosis (SNOMED) active -> fail", PSYCHOSIS, 20, "active", None, "fail",
-                 marks=missing_from("cns-disease", PSYCHOSIS)),
-    pytest.param("organic brain syndrome: delirium (SNOMED) active -> fail", DELIRIUM, 20, "active", None, "fail",
-                 marks=missing_from("cns-disease", DELIRIUM)),
+    pytest.param("psychosis (SNOMED) active -> fail", PSYCHOSIS, 20, "active", None, "fail"),
+    pytest.param("organic brain syndrome: delirium (SNOMED) active -> fail", DELIRIUM, 20, "active", None, "fail"),
 ]))
 def test_no_cns_conditions(protocol, rule, spec, onset_days, status, abated_days, outcome):
     """criteria.md SLE-NO-CNS: a CNS disease active in the 60 days before as_of -> fail; else pass."""

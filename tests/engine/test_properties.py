@@ -165,9 +165,6 @@ def test_moderately_nested_resource_is_screened(protocol):
     assert_well_formed(protocol, result, None)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="engine: msgspec raises RecursionError (not DecodeError) past ~1000 nesting levels "
-                          "and read_bundle._envelope does not turn it into an InputError")
 def test_very_deeply_nested_document_is_an_input_error_or_screened(protocol):
     try:
         result = screen_bytes(protocol, _deeply_nested(5000)).to_json()
@@ -192,24 +189,17 @@ def _liver(result: dict) -> dict:
     return next(c for c in result["results"][0]["criteria"] if c["id"] == "INC-LIVER")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the observation's referenceRange.high is used as the ULN without a "
-                                       "plausibility check, so an absurd ULN (1e9 U/L) makes AST 5000 U/L pass")
 def test_an_impossible_uln_never_lets_liver_pass():
     result = screen_dict(PROTOCOL, _with_ast(5000, 1e9), "SLE")
     assert _liver(result)["outcome"] != "pass", _liver(result)["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a denormal ULN (5e-324 U/L) gives ratio = inf, which json.dumps "
-                                       "writes as the non-JSON token Infinity in the evidence")
 def test_result_json_is_strict():
     result = screen_dict(PROTOCOL, _with_ast(28, 5e-324), "SLE")
     assert _liver(result)["outcome"] != "pass"
     json.dumps(result, allow_nan=False)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: parse_date checks a dateTime's time only by shape (hour 25, zone "
-                                       "+25:00 pass) and its \\d also matches non-ASCII digits; data.md wants an "
-                                       "unparseable date reported as a data issue")
 @pytest.mark.parametrize("when", INVALID_TIMES)
 def test_an_invalid_datetime_is_a_data_issue(when):
     bundle = example_bundle("sle-eligible")

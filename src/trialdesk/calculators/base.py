@@ -20,6 +20,7 @@ _CORE_KEYS = ("name", "value", "unit", "inputs", "equation", "source")
 #: Largest serum creatinine accepted as plausible, mg/dL (= 3536 umol/L). Above
 #: it the value is almost surely in umol/L but labelled mg/dL.
 MAX_PLAUSIBLE_CREATININE_MG_DL = 40.0
+MIN_PLAUSIBLE_CREATININE_MG_DL = 0.05  # the protocol's plausible floor (4.4 umol/L); below it, a unit mix-up
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ def require_between(value: float, name: str, unit: str, low: float, high: float)
 def require_creatinine(creatinine_mg_dl: float) -> float:
     """Serum creatinine in mg/dL, > 0 and plausible (catches umol/L passed as mg/dL)."""
     scr = require_positive(creatinine_mg_dl, "creatinine", "mg/dL")
+    if scr < MIN_PLAUSIBLE_CREATININE_MG_DL:
+        raise CalculatorError(
+            f"creatinine {fmt(scr)} mg/dL is not plausible (< {fmt(MIN_PLAUSIBLE_CREATININE_MG_DL)} mg/dL); "
+            "was it mmol/L?",
+            "creatinine",
+        )
     limit = MAX_PLAUSIBLE_CREATININE_MG_DL
     if scr > limit:
         raise CalculatorError(

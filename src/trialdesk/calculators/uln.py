@@ -30,7 +30,7 @@ def uln_ratio(value: float, uln: float, analyte: str, unit: str = "") -> CalcRes
     limit = require_positive(uln, "uln", unit)
     if result < 0:
         raise CalculatorError(f"value must be >= 0, got {fmt(result)} {unit}".rstrip(), "value")
-    ratio = result / limit
+    ratio = require_finite(result / limit, "ratio")
     suffix = f" {unit}" if unit else ""
     return CalcResult(
         name=NAME,

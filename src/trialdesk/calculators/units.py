@@ -21,6 +21,8 @@ Sources:
 
 from __future__ import annotations
 
+import math
+
 import re
 
 from trialdesk.errors import CalculatorError, UnitError
@@ -120,13 +122,17 @@ def convert(value: float, from_unit: str, to_unit: str, analyte: str | None = No
     source, target = normalize_unit(from_unit), normalize_unit(to_unit)
     (dim_from, size_from), (dim_to, size_to) = UNITS[source], UNITS[target]
     if dim_from == dim_to:
-        return value * size_from / size_to
-    if {dim_from, dim_to} == {_MOLAR, _MASS_CONC}:
+        result = value * size_from / size_to
+    elif {dim_from, dim_to} == {_MOLAR, _MASS_CONC}:
         factor = _analyte_factor(analyte, source, target)
         base = value * size_from
         base = base / factor if dim_from == _MOLAR else base * factor
-        return base / size_to
-    raise UnitError(f"cannot convert {source} ({dim_from}) to {target} ({dim_to})")
+        result = base / size_to
+    else:
+        raise UnitError(f"cannot convert {source} ({dim_from}) to {target} ({dim_to})")
+    if not math.isfinite(result):
+        raise UnitError(f"{value} {source} is out of range in {target}")
+    return result
 
 
 def _analyte_factor(analyte: str | None, source: str, target: str) -> float:

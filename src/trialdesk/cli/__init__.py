@@ -26,13 +26,19 @@ class CohortName(str, Enum):
     SRNS = "SRNS"
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _date(value: Optional[str], name: str) -> Optional[date]:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        when = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=name) from None
+    if not EARLIEST <= when <= LATEST:
+        raise typer.BadParameter(f"{value} is outside {EARLIEST} to {LATEST}", param_hint=name)
+    return when
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -107,7 +107,6 @@ class Context:
 
 
 def day_range(start: date, end: date):
-    d = start
-    while d <= end:
-        yield d
-        d += timedelta(days=1)
+    """Every day from ``start`` to ``end`` inclusive (safe up to date.max)."""
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)

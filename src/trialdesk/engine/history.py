@@ -16,7 +16,7 @@ from trialdesk.engine.ast.history import Has
 from trialdesk.engine.context import Context
 from trialdesk.engine.dates import last_anchor_within
 from trialdesk.engine.match import is_systemic
-from trialdesk.engine.results import Res, Truth
+from trialdesk.engine.results import Need, Res, Truth
 from trialdesk.protocol.references import drug_valuesets
 
 THIS_STUDY = "carnk-aid"
@@ -57,7 +57,7 @@ def _entries(ctx: Context, node: Has):
             if span is not None:
                 yield c, span[0], span[1]
     elif node.kind == "procedure":
-        yield from ((p, p.start, p.end or p.start) for p in rec.procedures if hit(p))
+        yield from ((p, p.start, p.end) for p in rec.procedures if hit(p))
     elif node.kind == "medication":
         yield from ((m, m.start, m.end) for m in rec.medications
                     if hit(m, by_name=True) and is_systemic(m.codes, m.text))
@@ -119,7 +119,8 @@ def visit_has(ctx: Context, node: Has) -> Res:
         return Res(Truth.TRUE, f"{what} {where}: " + "; ".join(_describe(e, s, t) for e, s, t in hits),
                    evidence, until=until, by=frozenset({"lookback"}) if until else frozenset())
     if undated:
-        return Res(Truth.UNKNOWN, f"{what}: {undated[0].ref} has no date, so it cannot be placed {where}")
+        return Res(Truth.UNKNOWN, f"{what}: {undated[0].ref} has no date, so it cannot be placed {where}",
+                   needs=[Need(f"the date of {undated[0].ref}")])
     valuesets = set(drug_valuesets(ctx.protocol, node.valuesets))
     broken = ctx.unreadable(valuesets, node.window) if valuesets else []
     if broken:

@@ -284,9 +284,23 @@ class Interpreter:
                    f"({uln:g} {uln_unit}, {uln_source})", "x ULN", [ev], until=until, by=by)
 
     def _uln(self, o: Observation, measure, value: float) -> tuple[float | None, str, str]:
-        """(ULN, its unit, where it came from): the result's own range, else the site table."""
-        if o.ref_high is not None and o.ref_high > 0:
-            return o.ref_high, o.unit or "", "observation"
+        """(ULN, its unit, where it came from): the result's own range, else the site table.
+
+        A ULN in another unit is converted; one that is not a plausible value of
+        the measure (a typo of 1e9 U/L, a denormal) is no ULN at all.
+        """
+        if o.ref_high is not None:
+            try:
+                uln = o.ref_high if not (o.ref_unit and o.unit and o.ref_unit != o.unit) \
+                    else convert(o.ref_high, o.ref_unit, o.unit, measure.analyte)
+                in_measure_unit = convert(uln, o.unit, measure.unit, measure.analyte) if measure.unit else uln
+            except CalculatorError:
+                return None, "", ""
+            low, high = measure.plausible or (0.0, float("inf"))
+            if uln > 0 and max(low, 1e-6) <= in_measure_unit <= high:
+                return uln, o.unit or "", "observation"
+            self._issue(o, "impossible", f"{measure.label} upper reference limit {o.ref_high:g} is not plausible")
+            return None, "", ""
         table = self.ctx.reference_intervals
         if table is None:
             return None, "", ""
@@ -433,6 +447,10 @@ class Interpreter:
             o = unreadable[0]
             return Res(Truth.UNKNOWN, f"{label(o)} on {o.date} ({o.ref}) could not be read as positive or negative",
                        [obs_evidence(o)], [Need(f"a readable {label(o)} result", self.ctx.describe_window(window))])
+        broken = self.ctx.unreadable({self.ctx.protocol.measures[m].valueset for m in node.measures}, window)
+        if broken:
+            return Res(Truth.UNKNOWN, f"record {broken[0].ref} could not be read: {broken[0].message}",
+                       needs=[Need(f"a readable {label(found[0])} result", self.ctx.describe_window(window))])
         o = found[0]
         until, by = self._fresh(o, window)
         return Res(Truth.FALSE, f"{label(o)} negative on {o.date}", [obs_evidence(o, "negative")], until=until, by=by)
@@ -450,6 +468,10 @@ class Interpreter:
             return Res(Truth.UNKNOWN, f"{measure.label} on {o.date} ({o.ref}) has no reference range or "
                        "interpretation to compare with", [obs_evidence(o)],
                        [Need(f"{measure.label} with its reference range", self.ctx.describe_window(window))])
+        broken = self.ctx.unreadable({measure.valueset}, window)
+        if broken and not above:
+            return Res(Truth.UNKNOWN, f"record {broken[0].ref} could not be read: {broken[0].message}",
+                       needs=[Need(f"a readable {measure.label}", self.ctx.describe_window(window))])
         until, by = self._fresh(o, window)
         word = "above" if above else "within"
         return Res(_truth(above), f"{measure.label} {word} the reference range on {o.date}",

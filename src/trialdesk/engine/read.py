@@ -32,10 +32,11 @@ def number(obs: Observation, measure: Measure) -> tuple[float | None, str | None
     if value is None:
         return None, "has no numeric result"
     if measure.unit is not None:
-        if not obs.unit:
+        unit = obs.unit or measure.unitless
+        if not unit:
             return None, f"value {value:g} has no unit"
         try:
-            value = convert(value, obs.unit, measure.unit, measure.analyte)
+            value = convert(value, unit, measure.unit, measure.analyte)
         except UnitError as exc:
             return None, f"unit {obs.unit!r} cannot be read as {measure.unit}: {exc}"
     if measure.plausible is not None:

@@ -79,15 +79,16 @@ def _latest(results: list[Res]) -> tuple[date | None, frozenset[str]]:
 def combine(kind: str, results: list[Res]) -> Res:
     """Kleene ``all`` or ``any`` over child results, with text, evidence and expiry."""
     decisive, absorbing = (Truth.FALSE, Truth.TRUE) if kind == "all" else (Truth.TRUE, Truth.FALSE)
+    needs = [n for r in results for n in r.needs]
     hits = [r for r in results if r.truth is decisive]
     if hits:
         until, by = _latest(hits)
-        return Res(decisive, "; ".join(r.text for r in hits), [e for r in hits for e in r.evidence],
+        return Res(decisive, "; ".join(r.text for r in hits), [e for r in hits for e in r.evidence], needs,
                    until=until, by=by)
     unknown = [r for r in results if r.truth is Truth.UNKNOWN]
     if unknown:
         return Res(Truth.UNKNOWN, "; ".join(r.text for r in unknown),
-                   [e for r in results for e in r.evidence], [n for r in unknown for n in r.needs])
+                   [e for r in results for e in r.evidence], needs)
     until, by = _earliest(results)
-    return Res(absorbing, "; ".join(r.text for r in results), [e for r in results for e in r.evidence],
+    return Res(absorbing, "; ".join(r.text for r in results), [e for r in results for e in r.evidence], needs,
                until=until, by=by)

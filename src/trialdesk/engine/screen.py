@@ -92,8 +92,9 @@ def _steps(interp: Interpreter, criterion: Criterion) -> tuple[str, Res, list[Re
     passed: list[Res] = []
     for step in criterion.rule:
         if step.when is None:
-            last = passed[-1] if passed else Res(Truth.TRUE, step.reason or "")
-            return step.then, Res(Truth.TRUE, step.reason or last.text, last.evidence), passed
+            text = step.reason or "; ".join(r.text for r in passed)
+            return step.then, Res(Truth.TRUE, text, [e for r in passed for e in r.evidence],
+                                  [n for r in passed for n in r.needs]), passed
         r = interp.truth(step.when)
         if r.truth is Truth.TRUE:
             if step.reason:

@@ -69,6 +69,7 @@ class Observation:
     interpretation: tuple[str, ...] = ()
     ref_low: float | None = None
     ref_high: float | None = None
+    ref_unit: str | None = None
     components: tuple[Component, ...] = ()
     performer: str | None = None
 

@@ -95,9 +95,10 @@ class Facts:
             return r.mutate(value=lookup(r.vconcept, codes.items(), ibis.null().cast("string")))
         value = r.num
         if measure.unit is not None:
-            units = r.select("unit").distinct().to_pyarrow()["unit"].to_pylist()
+            unit = r.unit if measure.unitless is None else r.unit.fill_null(measure.unitless)
+            units = r.select(unit=unit).distinct().to_pyarrow()["unit"].to_pylist()
             factors = concepts.unit_factors(measure, units)
-            factor = lookup(r.unit, factors.items(), ibis.null().cast("float64"))
+            factor = lookup(unit, factors.items(), ibis.null().cast("float64"))
             value = value * factor
         if measure.plausible is not None:
             low, high = measure.plausible

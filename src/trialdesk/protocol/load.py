@@ -90,7 +90,7 @@ def _measures(raw: AnyT) -> dict[str, Measure]:
     for mid, m in (raw or {}).items():
         where = f"protocol.yaml: measures.{mid}"
         f = _fields(where, m, {"label", "valueset", "unit", "analyte", "plausible", "freshness", "result",
-                               "codes"}, {"label", "valueset"})
+                               "codes", "unitless"}, {"label", "valueset"})
         if f.get("result", "numeric") not in ("numeric", "coded", "qualitative"):
             raise ProtocolValidationError(where, "result is numeric, coded or qualitative")
         if (f.get("result") == "coded") != bool(f.get("codes")):
@@ -100,7 +100,7 @@ def _measures(raw: AnyT) -> dict[str, Measure]:
             raise ProtocolValidationError(where, "plausible is [low, high]")
         out[mid] = Measure(mid, f["label"], f["valueset"], f.get("unit"), f.get("analyte"),
                            tuple(plausible) if plausible else None, f.get("freshness", "P30D"),
-                           f.get("result", "numeric"), tuple(f.get("codes") or ()))
+                           f.get("result", "numeric"), tuple(f.get("codes") or ()), f.get("unitless"))
     return out
 
 

@@ -44,6 +44,7 @@ class Measure:
     freshness: str = "P30D"
     result: str = "numeric"  # numeric | coded | qualitative
     codes: tuple[str, ...] = ()  # allowed result codes of a coded measure (e.g. ECG)
+    unitless: str | None = None  # the unit of a result given without one (data.md: valueInteger weeks)
 
 
 @dataclass(frozen=True, slots=True)

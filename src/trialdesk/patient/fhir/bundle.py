@@ -105,6 +105,8 @@ def _envelope(data: bytes, source: str) -> _Envelope:
         raise InputError(source, f"not a readable Bundle: {error}") from None
     except msgspec.DecodeError as error:
         raise InputError(source, f"not JSON: {error}") from None
+    except RecursionError:
+        raise InputError(source, "JSON nested too deeply to be a FHIR bundle") from None
     if top.resource_type is None:
         raise InputError(source, "no resourceType: not a FHIR resource")
     return top
@@ -153,7 +155,7 @@ class _Reader:
         path = f"$.entry[{k}].resource"
         try:
             name = _HEAD.decode(entry.resource).resource_type
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, RecursionError) as error:
             self._issue(f"Resource/#{k}", locate(str(error), path))
             return None
         if name is None:
@@ -166,7 +168,7 @@ class _Reader:
             self.medications[entry.full_url] = (entry.resource, path)
         try:
             rid = _HEAD.decode(entry.resource).id
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return
         if isinstance(rid, str):
             self.medications[f"Medication/{rid}"] = (entry.resource, path)
@@ -176,6 +178,9 @@ class _Reader:
         path = f"$.entry[{k}].resource"
         try:
             res = decoder.decode(raw)
+        except RecursionError:
+            self._issue(f"{name}/#{k}", f"nested too deeply to read - at `{path}`")
+            return
         except msgspec.DecodeError as error:
             rid, found = salvage(raw, name)
             self._issue(f"{name}/{rid if rid else f'#{k}'}", locate(str(error), path), found)

@@ -90,9 +90,11 @@ class Source:
         return model.DataIssue(self.ref, "ignored", why, codes)
 
 
+# FHIR R4 date/dateTime (ASCII digits only; the time and zone are checked, then dropped).
 _DATE = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
-    r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?"
+    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
+    r"(?:T([01][0-9]|2[0-3]):[0-5][0-9](?::([0-5][0-9]|60)(?:\.[0-9]+)?)?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?)?)?)?"
 )
 
 
@@ -107,7 +109,7 @@ def parse_date(text: str) -> tuple[date, str] | None:
     match = _DATE.fullmatch(text)
     if match is None:
         return None
-    year, month, day = match.groups()
+    year, month, day = match.groups()[:3]
     try:
         when = date(int(year), int(month or 1), int(day or 1))
     except ValueError:

@@ -85,7 +85,7 @@ def read(res: ObservationResource, src: Source) -> model.Observation | model.Dat
     if res.value_integer is not None:
         value = float(res.value_integer)
     concept = res.value_codeable_concept
-    low, high = _range(res.reference_range)
+    low, high, range_unit = _range(res.reference_range)
     return model.Observation(
         ref=src.ref,
         codes=found,
@@ -105,6 +105,7 @@ def read(res: ObservationResource, src: Source) -> model.Observation | model.Dat
         ),
         ref_low=low,
         ref_high=high,
+        ref_unit=range_unit,
         components=tuple(_component(c, src, f"component[{k}]") for k, c in enumerate(res.component)),
         performer=_who(res.performer),
     )
@@ -129,11 +130,14 @@ def _ratio(ratio: Ratio | None, src: Source) -> tuple[float, float] | None:
     return num.value, den.value
 
 
-def _range(ranges: list[Range]) -> tuple[float | None, float | None]:
+def _range(ranges: list[Range]) -> tuple[float | None, float | None, str | None]:
+    """referenceRange[0]: low, high, and the unit of the range (UCUM code wins)."""
     if not ranges:
-        return None, None
+        return None, None, None
     low, high = ranges[0].low, ranges[0].high
-    return (low.value if low else None), (high.value if high else None)
+    bound = high or low
+    unit = (bound.code or bound.unit) if bound else None
+    return (low.value if low else None), (high.value if high else None), unit
 
 
 def _component(c: ComponentResource, src: Source, field: str) -> model.Component:
