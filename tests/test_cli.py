@@ -310,9 +310,9 @@ def test_calc_missing_or_impossible_input_exits_2(args, mentions):
 
 
 @pytest.mark.parametrize("args", [
-    pytest.param(["uln-ratio", "value=28U/L", "uln=1e-320U/L"]),
-    pytest.param(["convert", "value=1e308mg/dL", "to=umol/L", "analyte=creatinine"]),
-    pytest.param(["egfr-ckd-epi-2021", "creatinine=0.001mg/dL", "age=50", "sex=male"]),
+    ["uln-ratio", "value=28U/L", "uln=1e-320U/L"],                            # ratio would be inf
+    ["convert", "value=1e308mg/dL", "to=umol/L", "analyte=creatinine"],       # result would be inf
+    ["egfr-ckd-epi-2021", "creatinine=0.001mg/dL", "age=50", "sex=male"],     # below any plausible creatinine
 ], ids=["uln-denormal", "convert-overflow", "creatinine-too-low"])
 def test_calc_impossible_values_exit_2(args):
     run = trialdesk("calc", *args, "--format", "json")

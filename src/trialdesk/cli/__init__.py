@@ -116,6 +116,41 @@ def screen(
         raise typer.Exit(2 if len(files) == 1 else 1)
 
 
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+@app.command()
+def prescreen(
+    omop: Annotated[Path, typer.Option("--omop", help="OMOP CDM v5.4: folder of Parquet/CSV tables, or a DuckDB file")],
+    out: Annotated[Path, typer.Option("--out", help="Result file: .parquet or .csv")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Screening date (default today)")] = None,
+    enrollment: Annotated[Optional[str], typer.Option(help="Enrollment date (default --as-of)")] = None,
+    infusion: Annotated[Optional[str], typer.Option(help="Infusion date (default --as-of)")] = None,
+    cohort: Annotated[Optional[CohortName], typer.Option(help="Screen every person for this cohort")] = None,
+    engine: Annotated[Engine, typer.Option(help="Where the compiled protocol runs")] = Engine.duckdb,
+    funnel_file: Annotated[Optional[Path], typer.Option("--funnel", help="Draw the funnel: .svg or .png")] = None,
+    worklist_file: Annotated[Optional[Path], typer.Option("--worklist", help="CSV of persons not ruled out")] = None,
+    spark_master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*])")] = None,
+    spark_remote: Annotated[Optional[str], typer.Option(help="Spark Connect URL, sc://host:port")] = None,
+    protocol_dir: Annotated[Optional[Path], typer.Option("--protocol", help="Protocol folder (default carnk-aid)")] = None,
+) -> None:
+    """Pre-screen a whole OMOP population: per-criterion outcomes, attrition funnel, worklist."""
+    from trialdesk.cli.population import run_prescreen
+
+    if out.suffix not in (".parquet", ".csv"):
+        raise typer.BadParameter("use a .parquet or .csv file", param_hint="--out")
+    if funnel_file is not None and funnel_file.suffix not in (".svg", ".png"):
+        raise typer.BadParameter("use a .svg or .png file", param_hint="--funnel")
+    screening_date = _date(as_of, "--as-of") or date.today()
+    dates = {"as_of": screening_date, "enrollment": _date(enrollment, "--enrollment") or screening_date,
+             "infusion": _date(infusion, "--infusion") or screening_date}
+    code = run_prescreen(omop, out, dates, cohort.value if cohort else None, engine.value, funnel_file,
+                         worklist_file, spark_master, spark_remote, protocol_dir)
+    raise typer.Exit(code)
+
+
 @app.command()
 def calc(
     name: Annotated[str, typer.Argument(help="Calculator name, e.g. egfr-ckid-u25")],
@@ -123,7 +158,7 @@ def calc(
     format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Run one clinical calculator (eGFR, steroid equivalence, SLEDAI-2K, EULAR/ACR, ...)."""
-    from trialdesk.calculators.registry import CALCULATORS, run
+    from trialdesk.calculators.registry import run
     from trialdesk.errors import CalculatorError
 
     if format not in ("text", "json"):
@@ -138,8 +173,7 @@ def calc(
     try:
         result = run(name, values)
     except CalculatorError as exc:
-        known = "" if name in CALCULATORS else f" (known: {', '.join(sorted(CALCULATORS))})"
-        typer.echo(f"error: {exc}{known}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if format == "json":
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

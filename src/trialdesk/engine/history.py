@@ -88,7 +88,8 @@ def _entries(ctx: Context, node: Has):
 
 
 def _what(ctx: Context, node: Has) -> str:
-    titles = [ctx.protocol.valuesets[v].title if v in ctx.protocol.valuesets else v for v in node.valuesets]
+    titles = [ctx.protocol.valuesets[v].title if v in ctx.protocol.valuesets else v.replace("-", " ") + " drug"
+              for v in node.valuesets]
     return " or ".join(titles) if titles else _LABELS[node.kind]
 
 

@@ -126,6 +126,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -173,9 +176,7 @@ def worklist(protocol: Protocol, result: ibis.Table) -> ibis.Table:
     t = result.filter(result.overall != "ineligible")
     todo = [ibis.ifelse(t[c.id] == "unknown", ibis.literal(f"{c.id}: ") + t[f"{c.id}_reason"], None)
             for c in protocol.criteria]
-    collect = ibis.literal("")
-    for item in todo:
-        collect = ibis.ifelse(item.isnull(), collect, ibis.ifelse(collect == "", item, collect + "; " + item))
+    collect = ibis.literal("; ").join(todo)  # concat_ws: NULL items are skipped
     return t.select("person_id", "patient_id", "cohort", "overall", to_collect=collect)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from trialdesk.synth._chunk import Chunk
+from trialdesk.synth._population import NONE
 
 YEAR = 365.25
 #: (condition, share, minimum age, maximum age, female only, share resolved)
@@ -52,13 +53,13 @@ def _span(c: Chunk, who: np.ndarray, min_age_years, back_years: float | None = N
 def _conditions(c: Chunk, no_drugs: np.ndarray) -> None:
     age, n = c.age, c.n
     for key, share, lo, hi, female, resolved in CHRONIC:
-        ok = (age >= lo) & (age <= hi) & c.chance(share, n)
+        ok = (age >= lo) & (age <= hi) & (c.chance(share, n) & c.bg)
         if female:
             ok &= c.gender == 0
         who = np.flatnonzero(ok)
         onset = _span(c, who, lo)
-        ab = np.where(c.chance(resolved, len(who)), onset + c.days(60, 1500, len(who)), -2**31)
-        ab = np.where((ab != -2**31) & (ab > c.cap[who]), c.cap[who], ab)
+        ab = np.where(c.chance(resolved, len(who)), onset + c.days(60, 1500, len(who)), NONE)
+        ab = np.where((ab != NONE) & (ab > c.cap[who]), c.cap[who], ab)
         c.cond(who, key, onset, ab)
         if key == "htn":
             drugged = who[~no_drugs[who]]
@@ -70,12 +71,12 @@ def _conditions(c: Chunk, no_drugs: np.ndarray) -> None:
                 mg[c.chance(0.05, len(mg))] = np.nan  # a few statements without a dose, in both formats
                 c.drug(drugged[sel], drug, on[sel], None, mg)
     # pregnancies
-    who = np.flatnonzero((c.gender == 0) & (age >= 18) & (age <= 45) & c.chance(0.06, n))
+    who = np.flatnonzero((c.gender == 0) & (age >= 18) & (age <= 45) & (c.chance(0.06, n) & c.bg))
     onset = _span(c, who, 18, 10)
     c.cond(who, "pregnancy", onset, np.minimum(onset + 270, c.cap[who]))
     # acute episodes, some treated with an antibiotic course
     k = np.minimum(c.rng.poisson(1.2, n), 5)
-    who = np.repeat(np.arange(n), k)
+    who = np.repeat(np.arange(n), k * c.bg)
     key = c.pick(ACUTE, len(who))
     onset = _span(c, who, 0, 10)
     ab = np.minimum(onset + c.days(5, 21, len(who)), c.cap[who])
@@ -88,9 +89,9 @@ def _conditions(c: Chunk, no_drugs: np.ndarray) -> None:
         sel = treated & (pick == j)
         c.drug(who[sel], drug, onset[sel], onset[sel] + c.days(5, 10, int(sel.sum())), mg)
     # everyday drugs
-    who = np.flatnonzero((age >= 50) & c.chance(0.15, n) & ~no_drugs)
+    who = np.flatnonzero((age >= 50) & (c.chance(0.15, n) & c.bg) & ~no_drugs)
     c.drug(who, "aspirin", _span(c, who, 50), None, c.pick([81.0, 100.0], len(who)))
-    who = np.flatnonzero((age >= 16) & c.chance(0.10, n) & ~no_drugs)
+    who = np.flatnonzero((age >= 16) & (c.chance(0.10, n) & c.bg) & ~no_drugs)
     start = _span(c, who, 16, 8)
     c.drug(who, "ibuprofen", start, start + c.days(3, 14, len(who)), c.pick([600.0, 1200.0, 1800.0], len(who)))
 
@@ -98,11 +99,10 @@ def _conditions(c: Chunk, no_drugs: np.ndarray) -> None:
 def _visits(c: Chunk) -> None:
     n, age = c.n, c.age
     k = np.minimum(1 + c.rng.poisson(2.0, n), 7)
-    who = np.repeat(np.arange(n), k)
+    who = np.repeat(np.arange(n), k * c.bg)
     day = _span(c, who, 0, 6)
     m = len(who)
     a = np.maximum(age[who] - (c.A - day) / YEAR, 0)
-    child = a < 18
     vit = who[a >= 3]
     dv, av = day[a >= 3], a[a >= 3]
     c.meas(vit, "sbp", dv, np.round(np.where(av < 18, c.rng.normal(105, 10, len(vit)),
@@ -111,11 +111,8 @@ def _visits(c: Chunk) -> None:
     c.meas(vit, "hr", dv, np.round(np.where(av < 12, c.rng.normal(95, 12, len(vit)), c.rng.normal(74, 11, len(vit)))))
     # body size (not for cohort patients: their own blocks write weight and height)
     own = c.completeness[who] < 0
-    height = np.where(child, 50 + 6.2 * np.minimum(a, 17) + 12 * np.sqrt(np.minimum(a, 17)),
-                      np.where(c.gender[who] == 1, 176, 163)) * c.rng.normal(1, 0.04, m)
-    weight = np.where(child, 3.5 + 2.6 * a + 0.09 * a ** 2, np.where(c.gender[who] == 1, 82, 68)) \
-        * c.rng.normal(1, 0.15, m)
-    height, weight = np.round(height, 1), np.round(np.maximum(weight, 2.5), 1)
+    height = c.height_at(who, day)
+    weight = np.round(c.weight_at(who, day) * c.rng.normal(1, 0.02, m), 1)
     c.meas(who[own], "height", day[own], height[own])
     c.meas(who[own], "weight", day[own], weight[own])
     adult = own & (a >= 2)
@@ -139,39 +136,39 @@ def _visits(c: Chunk) -> None:
 def _vaccines(c: Chunk) -> None:
     n, age = c.n, c.age
     # seasonal influenza over the last 1-5 seasons
-    k = np.where(c.chance(0.45, n), c.rng.integers(1, 6, n), 0)
-    who = np.repeat(np.arange(n), k)
+    k = np.where((c.chance(0.45, n) & c.bg), c.rng.integers(1, 6, n), 0)
+    who = np.repeat(np.arange(n), k * c.bg)
     season = np.concatenate([np.arange(j) for j in k]) if len(k) else np.empty(0, np.int64)
     day = c.A - 20 - (season * 365).astype(np.int64) - c.days(0, 150, len(who))
     ok = (day <= c.cap[who]) & (day >= c.birth[who] + 183)
     c.vaccine(who[ok], "flu", day[ok])
     # the childhood schedule, for those young enough to have electronic records of it
-    young = np.flatnonzero(age < 26)
+    young = np.flatnonzero((age < 26) & c.bg)
     for code, at in CHILDHOOD:
         day = c.birth[young] + at + c.days(0, 20, len(young))
         ok = day <= c.cap[young]
         c.vaccine(young[ok], code, day[ok])
-    adult = np.flatnonzero((age >= 26) & c.chance(0.5, n))
+    adult = np.flatnonzero((age >= 26) & (c.chance(0.5, n) & c.bg))
     c.vaccine(adult, "td", _span(c, adult, 20, 10))
-    old = np.flatnonzero((age >= 65) & c.chance(0.5, n))
+    old = np.flatnonzero((age >= 65) & (c.chance(0.5, n) & c.bg))
     c.vaccine(old, "pcv13", _span(c, old, 65, 5))
-    old = np.flatnonzero((age >= 60) & c.chance(0.15, n))
+    old = np.flatnonzero((age >= 60) & (c.chance(0.15, n) & c.bg))
     c.vaccine(old, "zoster_live", _span(c, old, 60, 8))
 
 
 def _other(c: Chunk) -> None:
     n, age = c.n, c.age
-    who = np.flatnonzero((age >= 50) & c.chance(0.10, n))
+    who = np.flatnonzero((age >= 50) & (c.chance(0.10, n) & c.bg))
     c.proc(who, "colonoscopy", _span(c, who, 50, 10))
-    who = np.flatnonzero(c.chance(0.08, n) & (age >= 10))
+    who = np.flatnonzero((c.chance(0.08, n) & c.bg) & (age >= 10))
     c.proc(who, "ecg_proc", _span(c, who, 10, 8))
-    who = np.flatnonzero(c.chance(0.04, n) & (age >= 5))
+    who = np.flatnonzero((c.chance(0.04, n) & c.bg) & (age >= 5))
     c.proc(who, "spirometry", _span(c, who, 5, 8))
-    who = np.flatnonzero(c.chance(0.08, n))
+    who = np.flatnonzero((c.chance(0.08, n) & c.bg))
     key = c.pick(ENV_ALLERGENS, len(who))
     day = _span(c, who, 1)
     for code in ENV_ALLERGENS:
         sel = key == code
         c.allergy(who[sel], code, day[sel], criticality=0)
-    who = np.flatnonzero(c.chance(0.02, n))
+    who = np.flatnonzero((c.chance(0.02, n) & c.bg))
     c.allergy(who, "penicillin_v", _span(c, who, 1), criticality=0, severity=0, manifestation="allergic_reaction")

@@ -16,15 +16,11 @@ import numpy as np
 
 from trialdesk.synth import _catalogue as cat
 from trialdesk.synth._mix import COMPLETENESS, FACET_INDEX, FACETS, GROUP_INDEX, GROUPS
-from trialdesk.synth._population import NONE, TABLES, Population
+from trialdesk.synth._population import NONE, SEQUENCES, TABLES, Population
 
 _MEASURE_OF = np.array(cat.MEASURE_OF, dtype=np.int16)
 _HAS_CN = np.array([bool(c.cn) for c in cat.CONCEPTS])
-_SEQUENCE_TABLES = {
-    "measurement": ("measurements",), "condition": ("conditions",), "procedure": ("procedures",),
-    "drug": ("drugs", "immunizations"),
-    "observation": ("attestations", "assessments", "components", "allergies", "consents", "studies"),
-}
+_BASE_UNIT = np.array([cat.UNIT[c.unit] if c.unit else -1 for c in cat.CONCEPTS], dtype=np.int8)
 
 
 # -- vectorised calendar ---------------------------------------------------------------------------
@@ -77,6 +73,9 @@ class Chunk:
         self.birth = np.zeros(n, np.int64)
         self.birth_precision = np.zeros(n, np.int8)
         self.cap = np.full(n, self.A, np.int64)  # latest date of background rows
+        self.bg = np.ones(n, bool)  # has a background history (not: diagnosis-only patients)
+        self.build = np.clip(self.rng.normal(1, 0.13, n), 0.7, 1.5)  # body build: weight factor
+        self.tall = np.clip(self.rng.normal(1, 0.04, n), 0.88, 1.12)  # height factor
         self._rows: dict[str, list[dict[str, np.ndarray]]] = {t: [] for t in TABLES if t != "persons"}
         self._assessments = 0  # local index of the next assessment row
 
@@ -109,6 +108,20 @@ class Chunk:
     @property
     def age(self) -> np.ndarray:
         return completed_years(self.birth, self.A)
+
+    def weight_at(self, who: np.ndarray, day) -> np.ndarray:
+        """Body weight in kg (1 decimal) of ``who`` on ``day``: growth curve for children, by sex for adults."""
+        a = np.clip((np.asarray(day) - self.birth[who]) / 365.25, 0, None)
+        child = 3.5 + 2.3 * np.minimum(a, 18) + 0.06 * np.minimum(a, 18) ** 2
+        adult = np.where(self.gender[who] == 1, 78.0, 64.0)
+        return np.round(np.maximum(np.where(a < 18, child, adult) * self.build[who], 2.5), 1)
+
+    def height_at(self, who: np.ndarray, day) -> np.ndarray:
+        """Body height in cm (1 decimal) of ``who`` on ``day``."""
+        a = np.clip((np.asarray(day) - self.birth[who]) / 365.25, 0, None)
+        child = np.where(a < 1, 50 + 25 * a, 75 + 6 * np.minimum(a, 17))
+        adult = np.where(self.gender[who] == 1, 176.0, 163.0)
+        return np.round(np.where(a < 17, child, np.maximum(child, adult)) * self.tall[who], 1)
 
     # -- random helpers -------------------------------------------------------------------------
 
@@ -149,8 +162,7 @@ class Chunk:
         who = np.asarray(who, dtype=np.int64)
         code = cat.INDEX[code] if isinstance(code, str) else code
         if unit is None:
-            base = cat.CONCEPTS[code].unit if np.isscalar(code) else None
-            unit = cat.UNIT[base] if base else -1
+            unit = _BASE_UNIT[code]
         elif isinstance(unit, str):
             unit = cat.UNIT[unit]
         vconcept = cat.INDEX[vconcept] if isinstance(vconcept, str) else vconcept
@@ -163,7 +175,7 @@ class Chunk:
         """Qualitative results: SNOMED positive/negative (or detected/not detected)."""
         pos, neg = ("detected", "not_detected") if detected else ("positive", "negative")
         v = np.where(np.asarray(positive, dtype=bool), cat.INDEX[pos], cat.INDEX[neg])
-        self.meas(who, code, day, vconcept=np.broadcast_to(v, np.shape(who)))
+        self.meas(who, code, day, unit=-1, vconcept=np.broadcast_to(v, np.shape(who)))
 
     def cond(self, who, code, onset, abatement=None, future=False) -> None:
         """Conditions; ``abatement`` None (or NONE entries) = active and open, else resolved on that day."""
@@ -265,7 +277,7 @@ class Chunk:
             order = np.lexsort((np.arange(len(cols["person_id"])),) + ((when,) if when is not None else ())
                                + (cols["person_id"],))
             tables[name] = {c: v[order] for c, v in cols.items()}
-        for seq, names in _SEQUENCE_TABLES.items():
+        for seq, names in SEQUENCES.items():
             for name in names:
                 cols = tables[name]
                 cols["row_id"] = counters[seq] + np.arange(len(cols["person_id"]), dtype=np.int64)
@@ -273,7 +285,10 @@ class Chunk:
                 if name == "assessments":
                     new_id = np.full(self._assessments, -1, np.int64)
                     new_id[cols["local"]] = cols["row_id"]
-                    tables["components"]["assessment_id"] = new_id[tables["components"]["assessment_id"]]
+                    comps = tables["components"]
+                    comps["assessment_id"] = new_id[comps["assessment_id"]]
+                    order = np.argsort(comps["assessment_id"], kind="stable")
+                    tables["components"] = {c: v[order] for c, v in comps.items()}
         del tables["assessments"]["local"]
         persons = {"person_id": self.person_id, "gender": self.gender, "birth": self.birth.astype(np.int32),
                    "birth_precision": self.birth_precision, "group": self.group, "completeness": self.completeness,

@@ -42,8 +42,8 @@ COHORT_GROUPS = ("sle", "srns", "ns-other", "srns-sle")
 
 COMPLETENESS: tuple[tuple[str, float, str], ...] = (
     ("complete", 0.40, "every screening measurement within 30 days (7 for hCG), attestations, history"),
-    ("partial", 0.25, "as complete, but each screening item missing with probability 0.3 (at least one)"),
-    ("stale", 0.15, "as complete, but each measurement 31-90 days old with probability 0.4 (at least one)"),
+    ("partial", 0.25, "as complete, but each screening measurement missing with probability 0.3"),
+    ("stale", 0.15, "as complete, but each screening measurement 31-90 days old with probability 0.4"),
     ("history", 0.10, "diagnosis, treatment history and old labs (>= 120 days), no screening panel"),
     ("diagnosis", 0.10, "nothing but the diagnosis"),
 )
@@ -67,6 +67,10 @@ def _f(name: str, applies: str, *options: tuple[str, float, str]) -> Facet:
 PANEL = "cohort patients with a screening panel (complete, partial, stale)"
 HISTORY = "cohort patients with a history (all but diagnosis-only)"
 FACETS: tuple[Facet, ...] = (
+    _f("profile", "cohort patients",
+       ("typical", 0.75, "every other facet drawn as listed"),
+       ("clean", 0.25, "every edge and exclusion facet at its first (normal) option: eligible when complete "
+                       "(SLE; SRNS with srns_dx, a MCD/FSGS biopsy and path-1 history)")),
     _f("age_edge", "SLE and SRNS patients",
        ("none", 0.94, "age drawn from the group's range"),
        ("at_min", 0.03, "birthday on as_of: exactly 5 (SLE) / 3 (SRNS) years old -> age criterion passes"),
@@ -158,17 +162,17 @@ FACETS: tuple[Facet, ...] = (
        ("seizure_61", 0.02, "seizure resolved 61 days ago -> EXC-CNS review"),
        ("seizure_old", 0.02, "epilepsy resolved years ago -> review"),
        ("seizure_history", 0.015, "history of single seizure -> review"),
-       ("cva_old", 0.01, "stroke resolved a year ago -> pass")),
+       ("cva_old", 0.02, "stroke resolved a year ago -> pass")),
     _f("cardiac", HISTORY,
        ("none", 0.86, "no heart disease"), ("chd", 0.015, "congenital heart disease -> fail"),
        ("mi_5m", 0.015, "myocardial infarction 5 months ago -> fail"),
        ("mi_7m", 0.015, "myocardial infarction 7 months ago -> pass"), ("vt", 0.015, "ventricular tachycardia active -> fail"),
        ("pericardial", 0.01, "pericardial effusion active -> fail"),
-       ("myocarditis_old", 0.01, "myocarditis resolved a year ago -> pass"),
+       ("myocarditis_old", 0.02, "myocarditis resolved a year ago -> pass"),
        ("hf_nyha3", 0.015, "heart failure, NYHA III -> fail"), ("hf_nyha2", 0.02, "heart failure, NYHA II -> pass"),
        ("hf_no_nyha", 0.015, "heart failure, no NYHA class -> unknown")),
     _f("other", HISTORY,
-       ("none", 0.80, "no other exclusion"), ("malignancy", 0.02, "breast cancer -> fail"),
+       ("none", 0.795, "no other exclusion"), ("malignancy", 0.02, "breast cancer (women) or colon cancer -> fail"),
        ("immunodeficiency", 0.015, "primary immunodeficiency -> fail"),
        ("transplant_2m", 0.015, "kidney transplant 2 months ago -> fail"),
        ("transplant_4m", 0.015, "kidney transplant 4 months ago -> pass"),

@@ -11,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from trialdesk.synth._chunk import Chunk, add_months, quota
-from trialdesk.synth._mix import COMPLETENESS, COHORT_GROUPS
+from trialdesk.synth._mix import COHORT_GROUPS, COMPLETENESS, option
 
 CHILD_MAX = 17
+#: Facets reset to their first (normal) option for the "clean" profile.
+CLEAN = ("age_edge", "lvef", "spo2", "liver", "renal", "height", "performance", "ecg", "serology", "pregnancy",
+         "contraception", "focbp_override", "attest", "consent", "survival", "vaccine", "bcell", "infection",
+         "herpes", "cns", "cardiac", "other", "classification", "sledai", "refractory", "mas", "multidrug")
 
 
 def people(c: Chunk) -> None:
@@ -36,7 +40,9 @@ def people(c: Chunk) -> None:
     c.birth[:] = c.A - np.floor(years * 365.25).astype(np.int64) - 1
     # the age criteria's edges: a birthday on as_of, or the day after
     cohort = sle | nephrotic
+    clean = c.draw("profile", cohort) == option("profile", "clean")
     edge = c.draw("age_edge", cohort)
+    edge[clean] = 0
     minimum = np.where(sle, 5, 3)
     on_birthday = add_months(np.full(n, c.A), -12 * minimum)
     c.birth[:] = np.where(edge == 1, on_birthday, np.where(edge == 2, on_birthday + 1, c.birth))
@@ -53,6 +59,7 @@ def people(c: Chunk) -> None:
     idx = np.flatnonzero(c.is_group(*COHORT_GROUPS))
     c.completeness[idx] = quota(rng, len(idx), [s for _, s, _ in COMPLETENESS])
     c.cap[idx] = c.A - 120  # background history of cohort patients ends 120 days before as_of
+    c.bg[:] = ~c.is_completeness("diagnosis")  # diagnosis-only patients have nothing else
 
 
 def draw_facets(c: Chunk) -> None:
@@ -78,8 +85,17 @@ def draw_facets(c: Chunk) -> None:
     c.draw("sledai", sle & panel)
     c.draw("refractory", sle & history)
     c.draw("mas", sle & history)
+    no_meds = c.facets["refractory"] == option("refractory", "no_meds")
+    c.facets["bcell"][no_meds] = option("bcell", "none")  # they must have no drug at all
+    c.facets["infection"][no_meds] = option("infection", "none")
     c.draw("srns_dx", c.is_group("srns", "srns-sle"))
     c.draw("ns_dx", c.is_group("ns-other"))
     c.draw("biopsy", nephrotic & history)
     c.draw("multidrug", nephrotic & history)
     c.draw("upcr_unit", nephrotic & history)
+    clean = c.facets["profile"] == option("profile", "clean")
+    for name in CLEAN:
+        c.facets[name][clean & (c.facets[name] >= 0)] = 0
+    biopsy = c.facets["biopsy"]
+    bad = clean & np.isin(biopsy, [option("biopsy", "membranous"), option("biopsy", "none")])
+    biopsy[bad] = c.rng.integers(0, 4, int(bad.sum()))

@@ -55,15 +55,12 @@ TABLES: dict[str, dict[str, str]] = {
     "assessments": {"person_id": "i8", "row_id": "i8", "code": "i2", "day": "i4", "value": "f8", "unit": "i1"},
     "components": {"person_id": "i8", "row_id": "i8", "assessment_id": "i8", "code": "i2", "value": "?"},
 }
-#: Tables whose rows go to OMOP ``observation`` (they share one row-id sequence).
-OBSERVATION_TABLES = ("attestations", "assessments", "components", "allergies", "consents", "studies")
-#: Row-id sequence each table draws from (drug_exposure holds drugs and immunizations).
-SEQUENCE = {"measurements": "measurement", "conditions": "condition", "procedures": "procedure",
-            "drugs": "drug", "immunizations": "drug", **{t: "observation" for t in OBSERVATION_TABLES}}
-
-
-def empty(table: str) -> dict[str, np.ndarray]:
-    return {col: np.empty(0, dtype) for col, dtype in TABLES[table].items()}
+#: OMOP table (row-id sequence) -> the event tables whose rows it holds, in id order.
+SEQUENCES: dict[str, tuple[str, ...]] = {
+    "measurement": ("measurements",), "condition": ("conditions",), "procedure": ("procedures",),
+    "drug": ("drugs", "immunizations"),
+    "observation": ("attestations", "assessments", "components", "allergies", "consents", "studies"),
+}
 
 
 @dataclass

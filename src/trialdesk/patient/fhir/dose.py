@@ -9,6 +9,8 @@ name ("predniSONE 5 MG Oral Tablet"); times ``timing.repeat.frequency`` per
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -71,6 +73,10 @@ class Dosage(Wire):
     dose_and_rate: list[DoseAndRate] = []
 
 
+# Above this, a daily dose is a data error (the largest pulse, methylprednisolone 1 g x 3, is far below).
+MAX_PLAUSIBLE_MG_PER_DAY = 100_000.0
+
+
 def daily_dose(dosages: list[Dosage], names: Sequence[str]) -> tuple[float | None, str | None]:
     """``(mg per day, note)`` from ``dosage[0]``; ``names`` are the drug's displays and text.
 
@@ -96,7 +102,10 @@ def daily_dose(dosages: list[Dosage], names: Sequence[str]) -> tuple[float | Non
         return None, why
     if dosage.as_needed_boolean or dosage.as_needed_codeable_concept is not None:
         note = "; ".join(filter(None, [note, "as needed: the most allowed per day"]))
-    return mg * per_day, note
+    daily = mg * per_day
+    if not math.isfinite(daily) or daily > MAX_PLAUSIBLE_MG_PER_DAY:
+        return None, f"{daily:g} mg/day is not a plausible daily dose"
+    return daily, note
 
 
 def dose_mg(quantity: Quantity, names: Sequence[str]) -> tuple[float | None, str | None]:

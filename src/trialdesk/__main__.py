@@ -1,0 +1,5 @@
+"""``python -m trialdesk``: the command line."""
+
+from trialdesk.cli import main
+
+main()
