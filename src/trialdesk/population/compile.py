@@ -288,7 +288,7 @@ class Compiler:
 
     def leaf_Sledai(self, node: ast.Sledai) -> ibis.Table:
         a = self._assessment("sledai-2k", self._freshness("sledai-2k"))
-        comp = self.facts.components()
+        comp = self.facts.components
         weights = {d.code: d.weight for d in SLEDAI_DESCRIPTORS}
         comp = comp.filter(comp.code.startswith("sledai-2k#")).mutate(
             w=lookup(comp.code, [(f"sledai-2k#{k}", v) for k, v in weights.items()], ibis.literal(0)))
@@ -305,7 +305,7 @@ class Compiler:
 
     def leaf_EularClassified(self, node: ast.EularClassified) -> ibis.Table:
         a = self._assessment("eular-acr-2019", Window(None))
-        comp = self.facts.components()
+        comp = self.facts.components
         items = EULAR_ITEMS
         comp = comp.filter(comp.code.startswith("eular-acr-2019#") & comp.present)
         comp = comp.mutate(
@@ -349,7 +349,7 @@ class Compiler:
 
     def leaf_AssessmentItem(self, node: ast.AssessmentItem) -> ibis.Table:
         a = self._measure_rows((node.assessment,), node.window)
-        comp = self.facts.components()
+        comp = self.facts.components
         codes = [f"{node.assessment}#{i}" for i in node.items]
         hits = comp.filter(comp.code.isin(codes) & comp.present)
         j = a.join(hits, a.obs_id == hits.event)
@@ -372,17 +372,17 @@ class Compiler:
     def leaf_Has(self, node: ast.Has) -> ibis.Table:
         f = self.facts
         if node.kind == "condition":
-            t = f.conditions().filter(_.vs.isin(list(node.valuesets)))
+            t = f.conditions.filter(_.vs.isin(list(node.valuesets)))
             if node.match == "onset":
                 t = t.filter(self.in_window(t.start, node.window))
             elif node.match == "active":
                 t = t.filter(self._overlap(t, node.window))
         elif node.kind == "procedure":
-            t = f.procedures().filter(_.vs.isin(list(node.valuesets)))
+            t = f.procedures.filter(_.vs.isin(list(node.valuesets)))
             t = t.filter(self._overlap(t, node.window))
         elif node.kind in ("medication", "immunization"):
             wanted = list(drug_valuesets(self.protocol, node.valuesets)) or [ANY_MEDICATION]
-            t = f.drugs().filter(_.vs.isin(wanted))
+            t = f.drugs.filter(_.vs.isin(wanted))
             if node.kind == "medication":
                 t = t.filter(t.systemic)
                 t = t.filter(self._overlap(t, node.window))
@@ -416,14 +416,14 @@ class Compiler:
         if node.severity:
             o = o.filter(o.value_as_string == node.severity)
         if node.manifestations:
-            cond = f.conditions().filter(_.vs.isin(list(node.manifestations)))
+            cond = f.conditions.filter(_.vs.isin(list(node.manifestations)))
             o = o.semi_join(cond, o.person_id == cond.person_id)
         return o
 
     # -- treatment history ---------------------------------------------------------------
 
     def _exposures(self, drugs: tuple[str, ...]) -> ibis.Table:
-        t = self.facts.drugs()
+        t = self.facts.drugs
         return t.filter(t.vs.isin(list(drug_valuesets(self.protocol, drugs))) & t.systemic)
 
     def leaf_StartedBefore(self, node: ast.StartedBefore) -> ibis.Table:
@@ -461,25 +461,46 @@ class Compiler:
         agg = t.group_by("person_id").aggregate(total=_.pe.sum(), unread=_.unread.any())
         return agg.select("person_id", v=ibis.ifelse(agg.unread, _NULL_BOOL, agg.total > node.mg))
 
+    def _weight_intervals(self, within: int) -> ibis.Table:
+        """(person_id, lo, hi, kg): the days on which each weight is the nearest one.
+
+        A weight is nearest between the midpoints to its neighbours (a tie goes
+        to the later weight, as in the interpreter), and never more than
+        ``within`` days away; so each day falls in at most one interval.
+        """
+        w = self.facts.measure(self.protocol.measures["weight"]).select("person_id", wd="d", kg="value")
+        order = ibis.window(group_by=w.person_id, order_by=w.wd)
+        prev, nxt = w.wd.lag().over(order), w.wd.lead().over(order)
+        half_before = (w.wd.delta(prev, unit="day") / 2).floor().cast("int64")  # tie: this, the later one
+        half_after = ((nxt.delta(w.wd, unit="day") + 1) / 2).floor().cast("int64") - 1  # tie: the next
+        lo = ibis.ifelse(prev.isnull(), within, ibis.least(half_before, within))
+        hi = ibis.ifelse(nxt.isnull(), within, ibis.least(half_after, within))
+        return w.select("person_id", "kg", lo=w.wd - lo.as_interval("D"), hi=w.wd + hi.as_interval("D"))
+
     def leaf_HighDoseDays(self, node: ast.HighDoseDays) -> ibis.Table:
+        """Days at >= threshold mg/kg/day, counted over segments of the timeline on which
+        the covering doses and the nearest weight do not change (cut at every exposure
+        start/end and weight-interval edge), so no per-day rows are made."""
         threshold = self.protocol.parameters[node.mg_per_kg] if isinstance(node.mg_per_kg, str) else node.mg_per_kg
-        weight_days = int(self.protocol.parameters.get("weight_window_days", 90))
         t = self._prednisone(self._exposures(node.drugs))
         last = ibis.ifelse(t.end.isnull() | (t.end > self.as_of), ibis.literal(self.as_of), t.end)
-        t = t.mutate(n=last.delta(t.start, unit="day"))
-        t = t.mutate(offset=ibis.range(0, t.n + 1).unnest())
-        t = t.mutate(day=t.start + t.offset.as_interval("D"))
-        per_day = t.group_by(["person_id", "day"]).aggregate(mg=_.pe.sum(), unread=_.unread.any())
-        w = self.facts.measure(self.protocol.measures["weight"]).select("person_id", wd="d", kg="value")
-        j = per_day.join(w, "person_id")
-        gap = j.wd.delta(j.day, unit="day").abs()
-        j = j.filter(gap <= weight_days).mutate(gap=gap)
-        j = j.mutate(_rn=ibis.row_number().over(group_by=[j.person_id, j.day], order_by=[j.gap, ibis.desc(j.wd)]))
-        kg = j.filter(j._rn == 0).select("person_id", "day", "kg")
-        d = per_day.left_join(kg, ["person_id", "day"]).drop("person_id_right", "day_right")
-        sure = d.kg.notnull() & (d.mg.fill_null(0) / d.kg >= threshold)
-        unsure = ~sure & (d.kg.isnull() | d.unread)
-        agg = d.group_by("person_id").aggregate(sure=sure.cast("int64").sum(), unsure=unsure.cast("int64").sum())
+        ex = t.select("person_id", "pe", "unread", s=t.start, e=last).filter(_.s <= _.e).cache()
+        wi = self._weight_intervals(int(self.protocol.parameters.get("weight_window_days", 90)))
+        wi = wi.semi_join(ex, wi.person_id == ex.person_id)
+        one = ibis.interval(days=1)
+        cuts = ibis.union(ex.select("person_id", b=ex.s), ex.select("person_id", b=ex.e + one),
+                          wi.select("person_id", b=wi.lo), wi.select("person_id", b=wi.hi + one), distinct=True)
+        nb = cuts.b.lead().over(ibis.window(group_by=cuts.person_id, order_by=cuts.b))
+        seg = cuts.mutate(nb=nb).filter(_.nb.notnull())
+        seg = seg.mutate(days=seg.nb.delta(seg.b, unit="day"))
+        cov = seg.join(ex, [seg.person_id == ex.person_id, ex.s <= seg.b, ex.e >= seg.b])
+        per = cov.group_by([cov.person_id, cov.b, cov.days]).aggregate(mg=_.pe.sum(), unread=_.unread.any())
+        k = per.left_join(wi, [per.person_id == wi.person_id, wi.lo <= per.b, wi.hi >= per.b]).select(
+            per.person_id, per.days, per.mg, per.unread, wi.kg)
+        sure = k.kg.notnull() & (k.mg.fill_null(0) / k.kg >= threshold)
+        unsure = ~sure & (k.kg.isnull() | k.unread)
+        agg = k.group_by("person_id").aggregate(sure=ibis.ifelse(sure, k.days, 0).sum(),
+                                                unsure=ibis.ifelse(unsure, k.days, 0).sum())
         v = ibis.cases((agg.sure >= node.days, True), (agg.sure + agg.unsure < node.days, False), else_=_NULL_BOOL)
-        return agg.select("person_id", v=v)
+        return agg.select("person_id", v=v)  # no exposure at all: absent, hence FALSE (ABSENT_IS_FALSE)
 

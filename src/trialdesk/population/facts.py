@@ -10,6 +10,7 @@ union (``rows``) because the data contract puts LOINC results in
 from __future__ import annotations
 
 from datetime import date
+from functools import cached_property
 
 import ibis
 from ibis import _
@@ -79,9 +80,7 @@ class Facts:
                               cid=o.observation_concept_id, scid=o.observation_source_concept_id,
                               event=o.observation_event_id, obs_id=o.observation_id)
             base = base_m.union(base_o)
-            by_std = base.join(self.vs, base.cid == self.vs.concept_id).drop("concept_id")
-            by_src = base.join(self.vs, base.scid == self.vs.concept_id).drop("concept_id")
-            self._rows = by_std.union(by_src, distinct=True)
+            self._rows = self._tag(base).order_by(["vs", "person_id"]).cache()  # vs-sorted: filters skip row groups
         return self._rows
 
     def measure(self, measure: Measure) -> ibis.Table:
@@ -125,6 +124,7 @@ class Facts:
         """The row carries an interpretation code (engine/read.above_range falls back to it)."""
         return r.vtext.strip().upper().isin(sorted(POSITIVE_FLAGS | NEGATIVE_FLAGS))
 
+    @cached_property
     def components(self) -> ibis.Table:
         """Assessment components: (event = the assessment's observation_id, code, present)."""
         o = self.omop["observation"]
@@ -133,30 +133,34 @@ class Facts:
         c = o.filter(o.observation_concept_id.isin(list(items) or [-1]) & o.observation_event_id.notnull())
         return c.select(event=c.observation_event_id,
                         code=lookup(c.observation_concept_id, items.items(), ibis.null().cast("string")),
-                        present=c.value_as_number == 1)
+                        present=c.value_as_number == 1).cache()
 
     # -- history -------------------------------------------------------------
 
+    @cached_property
     def conditions(self) -> ibis.Table:
         c = self.omop["condition_occurrence"]
         c = c.filter(c.condition_start_date <= self.as_of)
         base = c.select(person_id=c.person_id, start=c.condition_start_date, end=c.condition_end_date,
                         cid=c.condition_concept_id, scid=c.condition_source_concept_id)
-        return self._tag(base)
+        return self._tag(base).order_by("vs").cache()
 
+    @cached_property
     def procedures(self) -> ibis.Table:
         p = self.omop["procedure_occurrence"]
         p = p.filter(p.procedure_date <= self.as_of)
         base = p.select(person_id=p.person_id, start=p.procedure_date,
                         end=ibis.coalesce(p.procedure_end_date, p.procedure_date),
                         cid=p.procedure_concept_id, scid=p.procedure_source_concept_id)
-        return self._tag(base)
+        return self._tag(base).order_by("vs").cache()
 
     def _tag(self, base: ibis.Table) -> ibis.Table:
+        """Rows tagged with every value set their standard or source concept belongs to."""
         by_std = base.join(self.vs, base.cid == self.vs.concept_id).drop("concept_id")
         by_src = base.join(self.vs, base.scid == self.vs.concept_id).drop("concept_id")
         return by_std.union(by_src, distinct=True)
 
+    @cached_property
     def drugs(self) -> ibis.Table:
         """Drug and vaccine exposures tagged with value sets: (row, start, end, dose_mg, vs, systemic)."""
         d = self.omop["drug_exposure"]
@@ -169,7 +173,7 @@ class Facts:
         dose = ibis.ifelse(joined.dose_unit_source_value == "mg/day", joined.quantity, ibis.null().cast("float64"))
         return joined.select(person_id=joined.person_id, row=joined.drug_exposure_id,
                              start=joined.drug_exposure_start_date, end=joined.drug_exposure_end_date,
-                             dose=dose, vs=joined.vs, systemic=joined.systemic)
+                             dose=dose, vs=joined.vs, systemic=joined.systemic).order_by("vs").cache()
 
     def local_observations(self, code: str) -> ibis.Table:
         """Observation rows of one custom concept, dated on or before screening."""

@@ -101,7 +101,7 @@ def build(protocol: Protocol, omop: Omop, dates: dict[str, date], cohort: str | 
             for node in [s.when for s in c.rule if s.when is not None] + ([c.applies_if] if c.applies_if else []):
                 compiler.register(node)
     p = omop["person"]
-    w = compiler.wide(p.select("person_id", patient_id=p.person_source_value))
+    w = compiler.wide(p.select("person_id", patient_id=p.person_source_value)).cache()  # computed once
     parts = []
     all_ids = [c.id for c in protocol.criteria]
     for cid in chosen:
