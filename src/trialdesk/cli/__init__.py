@@ -151,6 +151,39 @@ def prescreen(
     raise typer.Exit(code)
 
 
+class SynthFormat(str, Enum):
+    omop = "omop"
+    fhir = "fhir"
+
+
+@app.command()
+def synth(
+    persons: Annotated[int, typer.Option("--persons", min=1, help="How many persons")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (created if needed)")],
+    format: Annotated[SynthFormat, typer.Option("--format", help="omop: Parquet tables; fhir: one bundle per person")],
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same persons")] = 0,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Reference date of the histories")] = None,
+    mix: Annotated[bool, typer.Option("--mix", help="Print the population mix and exit")] = False,
+) -> None:
+    """Generate a synthetic population (the same persons as OMOP tables or as FHIR bundles)."""
+    import time
+
+    from trialdesk.synth import AS_OF, SynthParams, describe_mix, generate, write_fhir, write_omop
+
+    if mix:
+        print(describe_mix())
+        return
+    when = _date(as_of, "--as-of") or AS_OF
+    start = time.perf_counter()
+    if format is SynthFormat.omop:
+        written = write_omop(SynthParams(persons, seed, when), out)
+        what = f"{len(written)} OMOP tables"
+    else:
+        written = write_fhir(generate(persons, seed, when), out)
+        what = f"{len(written):,} FHIR bundles"
+    typer.echo(f"{persons:,} persons: {what} in {out} ({time.perf_counter() - start:.1f} s)")
+
+
 @app.command()
 def calc(
     name: Annotated[str, typer.Argument(help="Calculator name, e.g. egfr-ckid-u25")],

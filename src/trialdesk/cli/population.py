@@ -59,7 +59,10 @@ def run_prescreen(omop_path: Path, out: Path, dates: dict[str, date], cohort: st
             progress.update(step, completed=1, total=1)
             step = progress.add_task("resolving codes through the concept table and compiling the protocol",
                                      total=None)
-            result = ps.build(protocol, omop, dates, cohort)
+            from trialdesk.population.facts import Facts
+
+            facts = Facts(protocol, omop, dates["as_of"])
+            result = ps.build(protocol, omop, dates, cohort, facts)
             progress.update(step, completed=1, total=1)
             step = progress.add_task(f"screening {persons:,} persons on {engine}, writing {out}", total=None)
             ps.write_table(result, out)
@@ -68,7 +71,7 @@ def run_prescreen(omop_path: Path, out: Path, dates: dict[str, date], cohort: st
             con = ibis.duckdb.connect()
             written = con.read_parquet(out) if out.suffix == ".parquet" else con.read_csv(out)
             funnels = ps.funnel(protocol, written, [cohort] if cohort else list(protocol.cohorts))
-            quality = ps.data_quality(omop, dates["as_of"])
+            quality = ps.data_quality(facts)
             if worklist_file is not None:
                 ps.write_table(ps.worklist(protocol, written), worklist_file)
             if funnel_file is not None:
@@ -82,5 +85,5 @@ def run_prescreen(omop_path: Path, out: Path, dates: dict[str, date], cohort: st
     _out.print(f"{persons:,} persons in {omop_path}; screened as of {dates['as_of']}; results in {out}")
     _print_funnel(funnels, persons, {c: v.title for c, v in protocol.cohorts.items()}, cohort is not None)
     for what, n in quality.items():
-        _out.print(f"data quality: {n:,} {what} (ignored)")
+        _out.print(f"data quality: {n:,} {what}")
     return 0

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import ibis
+from ibis import _
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -90,9 +91,10 @@ def _overall(columns: list[ibis.Value]) -> ibis.Value:
     return ibis.cases(*cases, else_="eligible")
 
 
-def build(protocol: Protocol, omop: Omop, dates: dict[str, date], cohort: str | None = None) -> ibis.Table:
-    """The result table as one Ibis expression (nothing runs until it is executed)."""
-    facts = Facts(protocol, omop, dates["as_of"])
+def build(protocol: Protocol, omop: Omop, dates: dict[str, date], cohort: str | None = None,
+          facts: Facts | None = None) -> ibis.Table:
+    """The result table as an Ibis expression over the cached fact tables."""
+    facts = facts or Facts(protocol, omop, dates["as_of"])
     compiler = Compiler(protocol, facts, dates)
     chosen = [cohort] if cohort else list(protocol.cohorts)
     for cid in chosen:
@@ -180,8 +182,18 @@ def worklist(protocol: Protocol, result: ibis.Table) -> ibis.Table:
     return t.select("person_id", "patient_id", "cohort", "overall", to_collect=collect)
 
 
-def data_quality(omop: Omop, as_of: date) -> dict[str, int]:
-    """Counts a data manager should see: rows after the screening date, per table."""
-    return {f"future-dated rows in {k}": v for k, v in future_counts(omop, as_of).items() if v}
+def data_quality(facts: Facts) -> dict[str, int]:
+    """Counts a data manager should see: rows after the screening date (ignored), and
+    results that could not be read (no or unknown unit, impossible value: read as missing)."""
+    out = {f"future-dated rows in {k} (ignored)": v for k, v in future_counts(facts.omop, facts.as_of).items() if v}
+    parts = []
+    for m in facts.protocol.measures.values():
+        if m.result == "numeric":
+            r = facts.measure(m)
+            parts.append(r.filter(r.num.notnull() & r.value.isnull()).select(label=ibis.literal(m.label)))
+    counts = ibis.union(*parts).group_by("label").aggregate(n=_.count()).to_pyarrow().to_pylist()
+    for row in counts:
+        out[f"{row['label']} results with no or an unknown unit, or an impossible value (read as missing)"] = row["n"]
+    return out
 
 

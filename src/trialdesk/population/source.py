@@ -66,8 +66,13 @@ def _files(folder: Path, name: str) -> tuple[str, list[str]] | None:
     return None
 
 
-def _normalise(name: str, table: ibis.Table, source: str) -> ibis.Table:
-    """Check the columns trialdesk reads and cast them to one type per kind."""
+def _normalise(name: str, table: ibis.Table, source: str, text_ok: bool = False) -> ibis.Table:
+    """Check the columns trialdesk reads and cast them to one type per kind.
+
+    With ``text_ok`` (CSV, read as text: a guessed type would make an empty column
+    text and a code column a number) a text column is accepted when every
+    non-empty value converts.
+    """
     wanted = REQUIRED[name]
     columns = {c.lower(): c for c in table.columns}
     missing = [c for c in wanted if c not in columns and c not in _OPTIONAL]
@@ -80,7 +85,15 @@ def _normalise(name: str, table: ibis.Table, source: str) -> ibis.Table:
             continue
         column = table[columns[col]]
         if not isinstance(column.type(), _KINDS[kind]) and not column.type().is_null():
-            raise InputError(source, f"column {name}.{col} has type {column.type()}, expected {kind}")
+            if not (text_ok and column.type().is_string()):
+                raise InputError(source, f"column {name}.{col} has type {column.type()}, expected {kind}")
+            converted = column.nullif("").try_cast(_CAST[kind])
+            bad = table.filter(column.nullif("").notnull() & converted.isnull()).select(v=column).limit(1)
+            example = bad.to_pyarrow()["v"].to_pylist()
+            if example:
+                raise InputError(source, f"column {name}.{col} holds {example[0]!r}, which is not a {kind}")
+            out[col] = converted
+            continue
         out[col] = column.cast(_CAST[kind])
     return table.select(**out)
 
@@ -109,12 +122,16 @@ def open_omop(source: Path | str, backend: str = "duckdb", spark=None) -> Omop:
             if name not in con.list_tables():
                 raise InputError(str(path), f"missing table {name}")
             raw = con.table(name)
+            ext = "duckdb"
         else:
             found = _files(path, name) if path.is_dir() else None
             if found is None:
                 raise InputError(str(path), f"missing table {name} ({name}.parquet, {name}.csv or {name}/)")
             ext, files = found
-            reader = con.read_parquet if ext == "parquet" else con.read_csv
-            raw = reader(files if len(files) > 1 else files[0], table_name=f"omop_{name}")
-        tables[name] = _normalise(name, raw, str(path))
+            target = files if len(files) > 1 else files[0]
+            if ext == "parquet":
+                raw = con.read_parquet(target, table_name=f"omop_{name}")
+            else:  # every column as text, converted below by the kind it must have
+                raw = con.read_csv(target, table_name=f"omop_{name}", all_varchar=True)
+        tables[name] = _normalise(name, raw, str(path), text_ok=not path.is_file() and ext == "csv")
     return Omop(con, tables)
