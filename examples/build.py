@@ -10,82 +10,17 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from trialdesk.patient.fhir.builder import CVX, ICD10, LOINC, RXNORM, SNOMED, PatientBuilder
+from trialdesk.patient.fhir.builder import CVX, RXNORM, SNOMED, PatientBuilder
+from trialdesk.patient.fhir.scenarios import sle_eligible, srns_eligible
 
 AS_OF = date(2026, 3, 2)
 HERE = Path(__file__).parent
-TD = "urn:trialdesk:"
 
 
-def day(days_before: int) -> str:
-    return (AS_OF - timedelta(days=days_before)).isoformat()
-
-
-class Patient(PatientBuilder):
-    def __init__(self, pid: str, gender: str, birth: str) -> None:
-        super().__init__(pid, gender, birth, AS_OF)
-
-
-def common_screening(p: Patient, female_of_childbearing_potential: bool) -> None:
-    """Everything both cohorts need, normal and fresh (SI units, as the site reports)."""
-    p.consent(10)
-    p.attest("predicted-survival-12w", True)
-    for code in ("no-major-condition", "labs-not-significant", "investigator-no-concern"):
-        p.attest(code, True)
-    p.qty("10230-1", 62, "%", 12)                           # LVEF
-    p.obs(LOINC, "8601-7", 12, valueCodeableConcept={"coding": [{"system": f"{TD}ecg", "code": "normal"}]})
-    p.qty("1920-8", 28, "U/L", 5, high=40)                  # AST
-    p.qty("1742-6", 22, "U/L", 5, high=40)                  # ALT
-    p.qty("14631-6", 8.5, "umol/L", 5, high=21)             # total bilirubin, SI
-    p.qty("59408-5", 98, "%", 5)                            # SpO2
-    for code in ("5196-1", "16933-4", "16128-1", "7918-6", "47236-5"):  # HBsAg, anti-HBc, anti-HCV, HIV, syphilis
-        p.result(code, False, 5)
-    p.obs(LOINC, "72493-0", 5, valueCodeableConcept={"coding": [{"system": SNOMED, "code": "260415000",
-                                                                 "display": "Not detected"}]})  # CMV DNA
-    if female_of_childbearing_potential:
-        p.result("2118-8", False, 3)                        # serum hCG
-        p.attest("contraception-agreed", True)
-
-
-def sle_eligible() -> Patient:
-    """16-year-old girl with refractory SLE, every criterion met."""
-    p = Patient("sle-eligible", "female", "2009-06-15")
-    common_screening(p, female_of_childbearing_potential=True)
-    p.condition(SNOMED, "55464009", "Systemic lupus erythematosus", "2023-04-01")
-    p.qty("8302-2", 158, "cm", 5)
-    p.qty("29463-7", 50, "kg", 5)
-    p.qty("14682-9", 62, "umol/L", 5)                       # creatinine, SI
-    p.obs(LOINC, "89247-1", 5, valueInteger=1)             # ECOG
-    p.obs(LOINC, "5048-4", 400, valueString="1:320")        # ANA titer
-    p.assessment("eular-acr-2019", ["acute-cutaneous-lupus", "joint-involvement", "low-c3-and-c4",
-                                    "anti-dsdna-or-anti-smith"], 400)
-    p.assessment("sledai-2k", ["arthritis", "rash", "low-complement", "increased-dna-binding"], 5)
-    p.drug(RXNORM, "8638", "prednisolone", "2025-01-10", mg_per_day=15)
-    p.drug(RXNORM, "5521", "hydroxychloroquine", "2023-04-15", mg_per_day=200)
-    p.drug(RXNORM, "68149", "mycophenolate mofetil", "2023-06-01", mg_per_day=1500)
-    return p
-
-
-def srns_eligible() -> Patient:
-    """9-year-old boy with multidrug-resistant FSGS, Lansky score instead of ECOG (CL-1)."""
-    p = Patient("srns-eligible", "male", "2016-09-20")
-    common_screening(p, female_of_childbearing_potential=False)
-    p.condition(SNOMED, "236381000", "Steroid-resistant nephrotic syndrome", "2022-02-01")
-    p.condition(ICD10, "N04.1", "Nephrotic syndrome, focal and segmental glomerular lesions", "2022-03-10")
-    p.qty("8302-2", 131, "cm", 6)
-    p.qty("29463-7", 29, "kg", 6)
-    p.qty("14682-9", 48, "umol/L", 6)
-    p.obs(f"{TD}assessment", "lansky", 6, valueInteger=80)
-    p.qty("34366-5", 320, "mg/mmol", 6)                     # UPCR, SI: 2.83 g/g
-    p.drug(RXNORM, "42316", "tacrolimus", "2024-01-15", mg_per_day=3)
-    p.drug(RXNORM, "68149", "mycophenolate mofetil", "2024-03-01", "2025-06-30", mg_per_day=600)
-    return p
-
-
-def variants() -> dict[str, Patient]:
+def variants() -> dict[str, PatientBuilder]:
     """Each ineligible example changes one thing in an eligible patient."""
     out = {"sle-eligible": sle_eligible(), "srns-eligible": srns_eligible()}
 
@@ -95,7 +30,7 @@ def variants() -> dict[str, Patient]:
     out["sle-live-vaccine"] = p
 
     p = srns_eligible()
-    p.drug(RXNORM, "121191", "rituximab", day(14), day(14), mg_per_day=375)
+    p.drug(RXNORM, "121191", "rituximab", p.day(14), p.day(14), mg_per_day=375)
     out["srns-rituximab-2-weeks"] = p
 
     p = sle_eligible()
@@ -126,7 +61,7 @@ def variants() -> dict[str, Patient]:
     p.condition(SNOMED, "91175000", "Seizure", "2025-08-01", status="resolved")
     out["sle-old-seizure"] = p
 
-    p = Patient("patient-only", "female", "2014-05-05")
+    p = PatientBuilder("patient-only", "female", "2014-05-05", AS_OF)
     out["patient-only"] = p
     for name, patient in out.items():
         patient.resources[0]["id"] = patient.pid = name

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from conftest import outcomes, run_screen
+from trialdesk.patient.fhir.scenarios import srns_eligible
 from trialdesk.patient.fhir.builder import ICD10, LOINC, RXNORM, SNOMED, TD, PatientBuilder
 
 AS_OF = date(2026, 3, 2)
@@ -26,32 +27,8 @@ UPCR_SI, UPCR_MASS = "34366-5", "2890-2"
 
 
 def srns_patient(pid: str = "srns", sex: str = "male", birth: str | None = "2016-09-20") -> PatientBuilder:
-    """A child with multidrug-resistant FSGS meeting every criterion on AS_OF (examples/build.py)."""
-    p = PatientBuilder(pid, sex, birth, AS_OF)
-    p.consent(10)
-    p.attest("predicted-survival-12w", True)
-    for code in ("no-major-condition", "labs-not-significant", "investigator-no-concern"):
-        p.attest(code, True)
-    p.qty("10230-1", 62, "%", 12)                                        # LVEF
-    p.obs(LOINC, "8601-7", 12, valueCodeableConcept={"coding": [{"system": f"{TD}ecg", "code": "normal"}]})
-    p.qty("1920-8", 28, "U/L", 5, high=40)                               # AST
-    p.qty("1742-6", 22, "U/L", 5, high=40)                               # ALT
-    p.qty("14631-6", 8.5, "umol/L", 5, high=21)                          # total bilirubin
-    p.qty("59408-5", 98, "%", 5)                                         # SpO2
-    for code in (HBSAG, ANTI_HBC, ANTI_HCV, HIV_AB, TREPONEMAL):
-        p.result(code, False, 5)
-    p.obs(LOINC, CMV_DNA, 5, valueCodeableConcept={"coding": [{"system": SNOMED, "code": "260415000",
-                                                               "display": "Not detected"}]})
-    p.condition(SNOMED, "236381000", "Steroid-resistant nephrotic syndrome", "2022-02-01")
-    p.condition(ICD10, "N04.1", "Nephrotic syndrome, focal and segmental glomerular lesions", "2022-03-10")
-    p.qty("8302-2", 131, "cm", 6)
-    p.qty("29463-7", 29, "kg", 6)
-    p.qty("14682-9", 48, "umol/L", 6)                                    # creatinine
-    p.obs(f"{TD}assessment", "lansky", 6, valueInteger=80)
-    p.qty(UPCR_SI, 320, "mg/mmol", 6)                                    # 2.83 g/g
-    p.drug(RXNORM, "42316", "tacrolimus", "2024-01-15", mg_per_day=3)
-    p.drug(RXNORM, "68149", "mycophenolate mofetil", "2024-03-01", "2025-06-30", mg_per_day=600)
-    return p
+    """A child with multidrug-resistant FSGS meeting every criterion on AS_OF (the shared SRNS scenario)."""
+    return srns_eligible(AS_OF, pid, sex, birth)
 
 
 def girl() -> PatientBuilder:

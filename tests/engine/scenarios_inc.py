@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import outcomes, run_screen
+from trialdesk.patient.fhir.scenarios import sle_eligible
 from trialdesk.patient.fhir.builder import LOINC, RXNORM, SNOMED, UCUM, PatientBuilder
 
 AS_OF = date(2026, 3, 2)
@@ -77,36 +78,8 @@ class Patient(PatientBuilder):
 
 
 def sle_patient(as_of: date = AS_OF, gender: str = "female", birth: str | None = "2009-06-15") -> Patient:
-    """Refractory SLE, every criterion met (examples/build.py ``sle_eligible``), screened on ``as_of``."""
-    p = Patient("sle", gender, birth, as_of)
-    p.consent(10)
-    p.attest("predicted-survival-12w", True)
-    for code in ("no-major-condition", "labs-not-significant", "investigator-no-concern"):
-        p.attest(code, True)
-    p.qty(LVEF, 62, "%", 12)
-    p.obs(LOINC, ECG, 12, valueCodeableConcept={"coding": [{"system": f"{TD}ecg", "code": "normal"}]})
-    p.qty(AST, 28, "U/L", 5, high=40)
-    p.qty(ALT, 22, "U/L", 5, high=40)
-    p.qty(TBIL_SI, 8.5, "umol/L", 5, high=21)
-    p.qty(SPO2, 98, "%", 5)
-    for code in ("5196-1", "16933-4", "16128-1", "7918-6", "47236-5"):
-        p.result(code, False, 5)
-    p.obs(LOINC, "72493-0", 5, valueCodeableConcept={"coding": [{"system": SNOMED, "code": "260415000"}]})
-    p.result(HCG_SERUM, False, 3)
-    p.attest("contraception-agreed", True)
-    p.condition(SNOMED, "55464009", "Systemic lupus erythematosus", "2023-04-01")
-    p.qty(HEIGHT, 158, "cm", 5)
-    p.qty(WEIGHT, 50, "kg", 5)
-    p.qty(CREA_SI, 62, "umol/L", 5)
-    p.obs(LOINC, ECOG, 5, valueInteger=1)
-    p.obs(LOINC, ANA, 400, valueString="1:320")
-    p.assessment("eular-acr-2019", ["acute-cutaneous-lupus", "joint-involvement", "low-c3-and-c4",
-                                    "anti-dsdna-or-anti-smith"], 400)
-    p.assessment("sledai-2k", ["arthritis", "rash", "low-complement", "increased-dna-binding"], 5)
-    p.drug(RXNORM, PREDNISOLONE, "prednisolone", "2025-01-10", mg_per_day=15)
-    p.drug(RXNORM, HCQ, "hydroxychloroquine", "2023-04-15", mg_per_day=200)
-    p.drug(RXNORM, MMF, "mycophenolate mofetil", "2023-06-01", mg_per_day=1500)
-    return p
+    """Refractory SLE, every criterion met (the shared eligible SLE scenario), screened on ``as_of``."""
+    return sle_eligible(as_of, "sle", gender, birth, cls=Patient)
 
 
 @dataclass
