@@ -37,10 +37,10 @@ def print_screening(obj: dict, protocol: Protocol) -> None:
         colour = COLOURS[r["overall"]]
         table = Table(title=f"{r['cohort']}: [{colour}]{r['overall']}[/{colour}]", title_justify="left",
                       show_lines=False, expand=True)
-        table.add_column("criterion", no_wrap=True)
+        table.add_column("criterion", ratio=2)
         table.add_column("outcome", no_wrap=True)
-        table.add_column("reason")
-        table.add_column("next step / hint")
+        table.add_column("reason", ratio=5)
+        table.add_column("next step / hint", ratio=2)
         for c in r["criteria"]:
             colour = COLOURS[c["outcome"]]
             table.add_row(f"{c['id']}\n[dim]{titles.get(c['id'], '')}[/dim]", f"[{colour}]{c['outcome']}[/{colour}]",

@@ -255,7 +255,8 @@ class Interpreter:
                        needs=[Need("serum creatinine", self.ctx.describe_window(Window(protocol.measures['creatinine'].freshness)))])
         evidence.append({"derived": result.name, "equation": result.equation, "inputs": result.inputs,
                          "result": round(result.value, 1), "unit": result.unit, "source": result.source})
-        return Val(result.value, f"eGFR {result.value:.1f} {result.unit} ({result.name}, creatinine of {crea_obs['date']})",
+        shown = result.unit.replace("{1.73_m2}", "1.73 m²")
+        return Val(result.value, f"eGFR {result.value:.1f} {shown} ({result.name}, creatinine of {crea_obs['date']})",
                    result.unit, evidence, until=crea.until, by=crea.by)
 
     def visit_UlnRatio(self, node: ast.UlnRatio) -> Val:
