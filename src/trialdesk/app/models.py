@@ -172,6 +172,7 @@ class Signature(Base):
     cohort: Mapped[str] = mapped_column(String(16))
     verdict: Mapped[str] = mapped_column(String(20))  # eligible | ineligible
     meaning: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[str] = mapped_column(Text)  # the canonical JSON that snapshot_sha256 hashes
     snapshot_sha256: Mapped[str] = mapped_column(String(64))
     protocol_id: Mapped[str] = mapped_column(String(100))
     protocol_version: Mapped[str] = mapped_column(String(40))

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import ibis
 from ibis import _
-import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 

@@ -115,6 +115,7 @@ def upgrade() -> None:
         sa.Column("cohort", sa.String(16), nullable=False),
         sa.Column("verdict", sa.String(20), nullable=False),
         sa.Column("meaning", sa.Text, nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
         sa.Column("snapshot_sha256", sa.String(64), nullable=False),
         sa.Column("protocol_id", sa.String(100), nullable=False),
         sa.Column("protocol_version", sa.String(40), nullable=False),
