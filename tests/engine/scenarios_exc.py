@@ -13,7 +13,7 @@ from datetime import date
 
 from conftest import outcomes, run_screen
 from trialdesk.patient.fhir.scenarios import srns_eligible
-from trialdesk.patient.fhir.builder import LOINC, SNOMED, PatientBuilder
+from trialdesk.patient.fhir.builder import ICD10, LOINC, RXNORM, SNOMED, TD, PatientBuilder
 
 AS_OF = date(2026, 3, 2)
 ATC = "http://www.whocc.no/atc"

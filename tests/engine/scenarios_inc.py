@@ -15,7 +15,7 @@ import pytest
 
 from conftest import outcomes, run_screen
 from trialdesk.patient.fhir.scenarios import sle_eligible
-from trialdesk.patient.fhir.builder import RXNORM, SNOMED, UCUM, PatientBuilder
+from trialdesk.patient.fhir.builder import LOINC, RXNORM, SNOMED, UCUM, PatientBuilder
 
 AS_OF = date(2026, 3, 2)
 TD = "urn:trialdesk:"
