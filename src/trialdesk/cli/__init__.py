@@ -21,11 +21,6 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
-class CohortName(str, Enum):
-    SLE = "SLE"
-    SRNS = "SRNS"
-
-
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
@@ -39,6 +34,12 @@ def _date(value: Optional[str], name: str) -> Optional[date]:
     if not EARLIEST <= when <= LATEST:
         raise typer.BadParameter(f"{value} is outside {EARLIEST} to {LATEST}", param_hint=name)
     return when
+
+
+def _check_cohort(cohort: Optional[str], protocol) -> None:
+    if cohort is not None and cohort not in protocol.cohorts:
+        raise typer.BadParameter(f"{cohort!r} is not a cohort of {protocol.id}: use {' or '.join(protocol.cohorts)}",
+                                 param_hint="--cohort")
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -59,7 +60,7 @@ def screen(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Screening date (default today)")] = None,
     enrollment: Annotated[Optional[str], typer.Option(help="Enrollment date (default --as-of)")] = None,
     infusion: Annotated[Optional[str], typer.Option(help="Infusion date (default --as-of)")] = None,
-    cohort: Annotated[Optional[CohortName], typer.Option(help="Screen exactly this cohort")] = None,
+    cohort: Annotated[Optional[str], typer.Option(help="Screen exactly this cohort (carnk-aid: SLE or SRNS)")] = None,
     format: Annotated[Format, typer.Option("--format", help="Output format")] = Format.table,
     protocol_dir: Annotated[Optional[Path], typer.Option("--protocol", help="Protocol folder (default carnk-aid)")] = None,
     reference_intervals: Annotated[Optional[Path], typer.Option(
@@ -84,6 +85,7 @@ def screen(
     except ProtocolError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    _check_cohort(cohort, protocol)
     failed = 0
     outputs = []
     for f in files:
@@ -96,7 +98,7 @@ def screen(
             if format is Format.jsonl:
                 print(json.dumps(outputs.pop(), ensure_ascii=False), flush=True)
             continue
-        result = run(protocol, record, cohort=cohort.value if cohort else None,
+        result = run(protocol, record, cohort=cohort,
                      reference_intervals=site_table, **dates)
         obj = result.to_json(str(f))
         if format is Format.jsonl:
@@ -128,7 +130,7 @@ def prescreen(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Screening date (default today)")] = None,
     enrollment: Annotated[Optional[str], typer.Option(help="Enrollment date (default --as-of)")] = None,
     infusion: Annotated[Optional[str], typer.Option(help="Infusion date (default --as-of)")] = None,
-    cohort: Annotated[Optional[CohortName], typer.Option(help="Screen every person for this cohort")] = None,
+    cohort: Annotated[Optional[str], typer.Option(help="Screen every person for this cohort (SLE or SRNS)")] = None,
     engine: Annotated[Engine, typer.Option(help="Where the compiled protocol runs")] = Engine.duckdb,
     funnel_file: Annotated[Optional[Path], typer.Option("--funnel", help="Draw the funnel: .svg or .png")] = None,
     worklist_file: Annotated[Optional[Path], typer.Option("--worklist", help="CSV of persons not ruled out")] = None,
@@ -146,7 +148,7 @@ def prescreen(
     screening_date = _date(as_of, "--as-of") or date.today()
     dates = {"as_of": screening_date, "enrollment": _date(enrollment, "--enrollment") or screening_date,
              "infusion": _date(infusion, "--infusion") or screening_date}
-    code = run_prescreen(omop, out, dates, cohort.value if cohort else None, engine.value, funnel_file,
+    code = run_prescreen(omop, out, dates, cohort, engine.value, funnel_file,
                          worklist_file, spark_master, spark_remote, protocol_dir)
     raise typer.Exit(code)
 

@@ -54,6 +54,8 @@ def run_prescreen(omop_path: Path, out: Path, dates: dict[str, date], cohort: st
         with Progress(*columns, console=_err, transient=False) as progress:
             step = progress.add_task("loading the protocol and opening the OMOP tables", total=None)
             protocol = load(protocol_dir)
+            if cohort is not None and cohort not in protocol.cohorts:
+                raise ProtocolError(f"{cohort!r} is not a cohort of {protocol.id}: use {' or '.join(protocol.cohorts)}")
             omop = open_omop(omop_path, engine, _session(engine, spark_master, spark_remote))
             persons = int(omop["person"].count().execute())
             progress.update(step, completed=1, total=1)

@@ -19,7 +19,6 @@ from trialdesk.engine.match import is_systemic
 from trialdesk.engine.results import Need, Res, Truth
 from trialdesk.protocol.references import drug_valuesets
 
-THIS_STUDY = "carnk-aid"
 _LABELS = {"condition": "condition", "procedure": "procedure", "medication": "drug",
            "immunization": "vaccine", "allergy": "allergy or intolerance", "consent": "research consent",
            "study": "participation in another study"}

@@ -1,0 +1,615 @@
+"""The screening workspace: candidates, their data, screenings, review, signature, disposition.
+
+Every function that changes something appends its audit record in the same transaction
+and commits. The engine does the screening (:func:`trialdesk.engine.screen.screen`); this
+module stores what went in and what came out, and what people decided about it.
+
+A signature binds ``bound_sha256`` = sha256 of the canonical JSON of::
+
+    {"snapshot_sha256": sha256(snapshot), "protocol": {id, version, sha256}, "engine_version": ...}
+
+where the snapshot holds the data version and the sha256 of its stored bundle, the cohort
+and dates, the sha256 of the screening result and the review decisions. The signature is
+valid while the candidate's current state hashes to the same value; any change to the data,
+dates, result, decisions (or the signature row itself) shows it as invalidated.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from trialdesk.app import audit
+from trialdesk.app.audit import canonical, sha256_text
+from trialdesk.app.errors import Conflict, Invalid, NotFound
+from trialdesk.app.models import Candidate, DataVersion, ReviewDecision, Screening, Signature, User
+from trialdesk.engine.screen import overall as overall_of
+from trialdesk.engine.screen import screen
+from trialdesk.errors import InputError
+from trialdesk.patient.fhir.bundle import read_bundle
+from trialdesk.protocol.model import Protocol
+from trialdesk.site import ReferenceIntervals
+
+__all__ = ["ENGINE_VERSION", "STATUSES", "Engine", "add_lab", "candidate_by_number", "checklist", "create_candidate",
+           "decide", "enroll", "import_bundle", "lab_measures", "run_screening", "screening_log", "sign",
+           "status_of", "update_candidate", "withdraw"]
+
+try:
+    ENGINE_VERSION = version("trialdesk")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    ENGINE_VERSION = "0+unknown"
+
+STATUSES = ("candidate", "screening", "eligible", "ineligible", "screen-failed", "enrolled", "withdrawn")
+DECISIONS = ("pass", "fail")
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What screening runs with: the loaded protocol and the site's reference intervals."""
+
+    protocol: Protocol
+    reference_intervals: ReferenceIntervals | None = None
+
+
+# ---------------------------------------------------------------- candidates
+
+def candidate_by_number(db: Session, number: str) -> Candidate:
+    c = db.execute(select(Candidate).where(Candidate.number == number)).scalar_one_or_none()
+    if c is None:
+        raise NotFound(f"no candidate {number}")
+    return c
+
+
+def _params(c: Candidate) -> dict[str, Any]:
+    return {"cohort": c.cohort, "as_of": _iso(c.as_of), "enrollment": _iso(c.enrollment),
+            "infusion": _iso(c.infusion)}
+
+
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _check_cohort(engine: Engine, cohort: str | None) -> None:
+    if cohort is not None and cohort not in engine.protocol.cohorts:
+        raise Invalid(f"unknown cohort {cohort!r}: one of {', '.join(engine.protocol.cohorts)}")
+
+
+def create_candidate(db: Session, engine: Engine, user: User, now: datetime, cohort: str | None = None,
+                     as_of: date | None = None, enrollment: date | None = None,
+                     infusion: date | None = None) -> Candidate:
+    """A new candidate with the next screening number (``S-0001``, ``S-0002``, ...)."""
+    _check_cohort(engine, cohort)
+    for _ in range(5):
+        n = (db.execute(select(func.max(Candidate.id))).scalar_one() or 0) + 1
+        c = Candidate(number=f"S-{n:04d}", cohort=cohort, as_of=as_of, enrollment=enrollment, infusion=infusion,
+                      created_at=now, created_by=user.id)
+        db.add(c)
+        try:
+            db.flush()
+        except IntegrityError:  # another writer took the number
+            db.rollback()
+            continue
+        audit.append(db, at=now, actor=user, action="create", history_type="+", entity_type="candidate",
+                     entity_key=c.number, new=_params(c))
+        db.commit()
+        return c
+    raise Conflict("could not allocate a screening number; try again")  # pragma: no cover
+
+
+def update_candidate(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
+                     changes: dict[str, Any], reason: str | None = None) -> Candidate:
+    """Change the cohort or dates; re-screens when data are there."""
+    if "cohort" in changes:
+        _check_cohort(engine, changes["cohort"])
+    before = _params(c)
+    for key in ("cohort", "as_of", "enrollment", "infusion"):
+        if key in changes:
+            setattr(c, key, changes[key])
+    old, new = audit.delta(before, _params(c))
+    if not new:
+        return c
+    with _watch_signatures(db, c, user, now):
+        audit.append(db, at=now, actor=user, action="change", history_type="~", entity_type="candidate",
+                     entity_key=c.number, old=old, new=new, reason=reason)
+        if _latest_data(db, c) is not None:
+            _screen(db, engine, user, now, c)
+    db.commit()
+    return c
+
+
+# ---------------------------------------------------------------- data
+
+def _latest_data(db: Session, c: Candidate) -> DataVersion | None:
+    return db.execute(select(DataVersion).where(DataVersion.candidate_id == c.id)
+                      .order_by(DataVersion.version.desc()).limit(1)).scalar_one_or_none()
+
+
+def import_bundle(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, content: bytes,
+                  kind: str = "upload") -> Screening:
+    """Store ``content`` (a FHIR R4 bundle) as the candidate's next data version and screen it.
+
+    Raises:
+        Invalid: not UTF-8, or not a bundle the engine can read (the reason names no file).
+    """
+    try:
+        text = content.decode("utf-8")
+        read_bundle(content, c.number)
+    except UnicodeDecodeError:
+        raise Invalid("the bundle is not UTF-8 text") from None
+    except InputError as exc:
+        raise Invalid(exc.message) from None
+    if c.disposition == "withdrawn":
+        raise Conflict(f"{c.number} is withdrawn")
+    last = _latest_data(db, c)
+    dv = DataVersion(candidate_id=c.id, version=(last.version if last else 0) + 1, kind=kind, content=text,
+                     sha256=sha256_text(text), created_at=now, created_by=user.id)
+    with _watch_signatures(db, c, user, now):
+        db.add(dv)
+        db.flush()
+        audit.append(db, at=now, actor=user, action="import" if kind == "upload" else "enter", history_type="+",
+                     entity_type="data", entity_key=c.number,
+                     old=None if last is None else {"version": last.version, "sha256": last.sha256},
+                     new={"version": dv.version, "sha256": dv.sha256, "bytes": len(content), "kind": kind})
+        s = _screen(db, engine, user, now, c)
+    db.commit()
+    return s
+
+
+def lab_measures(protocol: Protocol) -> dict[str, dict[str, str]]:
+    """The numeric measures a lab result can be entered for by form: id -> label, LOINC code, unit."""
+    out = {}
+    for m in protocol.measures.values():
+        codes = [code for code in protocol.valuesets[m.valueset].codes if code.system == "http://loinc.org"]
+        if m.result == "numeric" and m.unit and codes:
+            out[m.id] = {"label": m.label, "loinc": codes[0].code, "unit": m.unit}
+    return out
+
+
+def add_lab(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, measure: str, value: float,
+            unit: str, when: date, reference_high: float | None = None) -> Screening:
+    """Add one lab result entered by form to the current bundle (a new data version) and re-screen."""
+    measures = lab_measures(engine.protocol)
+    if measure not in measures:
+        raise Invalid(f"unknown measure {measure!r}: one of {', '.join(sorted(measures))}")
+    last = _latest_data(db, c)
+    if last is None:
+        raise Conflict("import a bundle first: form entries are added to the candidate's data")
+    if when > now.date():
+        raise Invalid("the result date is in the future")
+    bundle = json.loads(last.content)
+    pid = _patient_id(bundle)
+    quantity = {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+    obs: dict[str, Any] = {
+        "resourceType": "Observation", "id": f"form-{uuid.uuid4().hex[:12]}", "status": "final",
+        "meta": {"source": "urn:trialdesk:form"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": measures[measure]["loinc"],
+                             "display": measures[measure]["label"]}]},
+        "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": when.isoformat(),
+        "valueQuantity": quantity}
+    if reference_high is not None:
+        obs["referenceRange"] = [{"high": {**quantity, "value": reference_high}}]
+    if bundle.get("resourceType") == "Patient":
+        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": bundle}]}
+    bundle.setdefault("entry", []).append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": obs})
+    return import_bundle(db, engine, user, now, c, json.dumps(bundle, ensure_ascii=False).encode(), kind="form")
+
+
+def _patient_id(bundle: dict) -> str:
+    if bundle.get("resourceType") == "Patient":
+        return str(bundle.get("id"))
+    for e in bundle.get("entry") or []:
+        r = e.get("resource") or {}
+        if r.get("resourceType") == "Patient":
+            return str(r.get("id"))
+    raise Invalid("the stored bundle has no Patient")  # pragma: no cover - read_bundle checked it
+
+
+# ---------------------------------------------------------------- screening
+
+def _latest_screening(db: Session, c: Candidate) -> Screening | None:
+    return db.execute(select(Screening).where(Screening.candidate_id == c.id)
+                      .order_by(Screening.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def run_screening(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
+    """Screen the candidate's current data with its cohort and dates."""
+    with _watch_signatures(db, c, user, now):
+        s = _screen(db, engine, user, now, c)
+    db.commit()
+    return s
+
+
+def _screen(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
+    dv = _latest_data(db, c)
+    if dv is None:
+        raise Conflict(f"no data for {c.number}: import a FHIR bundle first")
+    record = read_bundle(dv.content.encode("utf-8"), c.number)
+    as_of = c.as_of or now.date()
+    result = screen(engine.protocol, record, as_of, enrollment=c.enrollment, infusion=c.infusion, cohort=c.cohort,
+                    reference_intervals=engine.reference_intervals)
+    obj = result.to_json(c.number)
+    chosen = _cohort_result(obj, c.cohort)
+    overall = chosen["overall"] if chosen else ("not_screened" if not obj["results"] else "choose_cohort")
+    p = engine.protocol
+    s = Screening(candidate_id=c.id, data_version_id=dv.id, cohort=chosen["cohort"] if chosen else None,
+                  as_of=as_of, enrollment=c.enrollment, infusion=c.infusion, overall=overall, result=canonical(obj),
+                  protocol_id=p.id, protocol_version=p.version, protocol_sha256=p.sha256,
+                  engine_version=ENGINE_VERSION, created_at=now, created_by=user.id)
+    db.add(s)
+    db.flush()
+    audit.append(db, at=now, actor=user, action="screen", history_type="+", entity_type="screening",
+                 entity_key=c.number,
+                 new={"screening": s.id, "data_version": dv.version, "cohort": s.cohort, "as_of": as_of.isoformat(),
+                      "overall": overall,
+                      "outcomes": {r["cohort"]: {k["id"]: k["outcome"] for k in r["criteria"]} for r in obj["results"]},
+                      "protocol": {"id": p.id, "version": p.version, "sha256": p.sha256},
+                      "engine_version": ENGINE_VERSION})
+    return s
+
+
+def _cohort_result(obj: dict, cohort: str | None) -> dict | None:
+    results = obj.get("results") or []
+    if cohort is not None:
+        return next((r for r in results if r["cohort"] == cohort), None)
+    return results[0] if len(results) == 1 else None
+
+
+def screen_json(db: Session, c: Candidate) -> dict:
+    """The current screening's JSON object, exactly as the ``screen`` command prints it."""
+    s = _latest_screening(db, c)
+    if s is None:
+        raise NotFound(f"{c.number} has not been screened")
+    return json.loads(s.result)
+
+
+# ---------------------------------------------------------------- review
+
+def item_sha256(criterion: dict) -> str:
+    """The hash of one criterion's result that a review decision is bound to."""
+    return sha256_text(canonical({k: criterion.get(k) for k in ("id", "outcome", "reason", "evidence")}))
+
+
+@dataclass
+class State:
+    """A candidate's current state: screening, chosen cohort's result and the decisions in force."""
+
+    candidate: Candidate
+    screening: Screening | None
+    data: DataVersion | None
+    result: dict | None
+    cohort: dict | None
+    decisions: dict[str, ReviewDecision]
+
+    @property
+    def effective(self) -> str | None:
+        """The cohort's verdict with review items replaced by the investigator's decisions."""
+        if self.cohort is None:
+            return None
+        outcomes = [self.decisions[k["id"]].decision if k["outcome"] == "review" and k["id"] in self.decisions
+                    else k["outcome"] for k in self.cohort["criteria"]]
+        return overall_of(outcomes)
+
+    @property
+    def open_reviews(self) -> list[str]:
+        if self.cohort is None:
+            return []
+        return [k["id"] for k in self.cohort["criteria"] if k["outcome"] == "review" and k["id"] not in self.decisions]
+
+
+def state_of(db: Session, c: Candidate) -> State:
+    s = _latest_screening(db, c)
+    if s is None:
+        return State(c, None, _latest_data(db, c), None, None, {})
+    result = json.loads(s.result)
+    cohort = _cohort_result(result, s.cohort)
+    decisions: dict[str, ReviewDecision] = {}
+    if cohort is not None:
+        reviews = {k["id"]: item_sha256(k) for k in cohort["criteria"] if k["outcome"] == "review"}
+        rows = db.execute(select(ReviewDecision).where(ReviewDecision.candidate_id == c.id)
+                          .order_by(ReviewDecision.id)).scalars()
+        for d in rows:
+            if reviews.get(d.criterion_id) == d.item_sha256:
+                decisions[d.criterion_id] = d  # the latest decision on the unchanged item wins
+    return State(c, s, db.get(DataVersion, s.data_version_id), result, cohort, decisions)
+
+
+def decide(db: Session, user: User, now: datetime, c: Candidate, criterion_id: str, decision: str,
+           reason: str) -> ReviewDecision:
+    """Resolve one ``review`` item of the current screening with a decision and a reason."""
+    reason = (reason or "").strip()
+    if decision not in DECISIONS:
+        raise Invalid(f"decision must be one of {', '.join(DECISIONS)}")
+    if not reason:
+        raise Invalid("a decision needs a reason")
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"the reason is longer than {MAX_REASON} characters")
+    st = state_of(db, c)
+    item = next((k for k in (st.cohort or {}).get("criteria", []) if k["id"] == criterion_id), None)
+    if item is None or item["outcome"] != "review":
+        raise Conflict(f"{criterion_id} is not a review item of {c.number}'s current screening")
+    previous = st.decisions.get(criterion_id)
+    with _watch_signatures(db, c, user, now):
+        d = ReviewDecision(candidate_id=c.id, screening_id=st.screening.id, criterion_id=criterion_id,  # type: ignore[union-attr]
+                           item_sha256=item_sha256(item), decision=decision, reason=reason, user_id=user.id,
+                           decided_at=now)
+        db.add(d)
+        db.flush()
+        audit.append(db, at=now, actor=user, action="decide", history_type="~" if previous else "+",
+                     entity_type="review", entity_key=c.number,
+                     old=None if previous is None else {"criterion": criterion_id, "decision": previous.decision},
+                     new={"criterion": criterion_id, "decision": decision, "screening": st.screening.id},  # type: ignore[union-attr]
+                     reason=reason)
+    db.commit()
+    return d
+
+
+# ---------------------------------------------------------------- signatures
+
+def snapshot(st: State) -> dict[str, Any]:
+    """What a signature binds, for the candidate's current state (see the module docstring)."""
+    s, dv = st.screening, st.data
+    assert s is not None and dv is not None and st.result is not None  # callers check
+    return {"candidate": st.candidate.number, "cohort": s.cohort,
+            "data": {"version": dv.version, "sha256": sha256_text(dv.content)},
+            "dates": {"as_of": _iso(s.as_of), "enrollment": _iso(s.enrollment), "infusion": _iso(s.infusion)},
+            "result_sha256": sha256_text(canonical(st.result)),
+            "decisions": {k: {"decision": d.decision, "reason": d.reason, "by": d.user_id, "item": d.item_sha256}
+                          for k, d in sorted(st.decisions.items())},
+            "verdict": st.effective}
+
+
+def bound_hash(snapshot_sha256: str, protocol: dict[str, str], engine_version: str) -> str:
+    return sha256_text(canonical({"snapshot_sha256": snapshot_sha256, "protocol": protocol,
+                                  "engine_version": engine_version}))
+
+
+def _current_bound(st: State) -> str | None:
+    if st.screening is None or st.cohort is None or st.data is None:
+        return None
+    s = st.screening
+    return bound_hash(sha256_text(canonical(snapshot(st))),
+                      {"id": s.protocol_id, "version": s.protocol_version, "sha256": s.protocol_sha256},
+                      s.engine_version)
+
+
+def signature_state(sig: Signature, st: State) -> tuple[bool, list[str]]:
+    """(valid, why not): a signature is valid while the current state hashes to what it bound."""
+    own = bound_hash(sig.snapshot_sha256, {"id": sig.protocol_id, "version": sig.protocol_version,
+                                           "sha256": sig.protocol_sha256}, sig.engine_version)
+    if own != sig.bound_sha256 or sha256_text(sig.snapshot) != sig.snapshot_sha256:
+        return False, ["the signature record does not match its own hash"]
+    current = _current_bound(st)
+    if current == sig.bound_sha256:
+        return True, []
+    if current is None:
+        return False, ["there is no current screening for the signed cohort"]
+    signed, now = json.loads(sig.snapshot), snapshot(st)
+    labels = {"data": "the data changed", "dates": "the screening dates changed", "cohort": "the cohort changed",
+              "result_sha256": "the screening result changed", "decisions": "a review decision changed",
+              "verdict": "the verdict changed"}
+    why = [labels.get(k, f"{k} changed") for k in labels if signed.get(k) != now.get(k)]
+    s = st.screening
+    if (s.protocol_id, s.protocol_version, s.protocol_sha256) != (sig.protocol_id, sig.protocol_version,  # type: ignore[union-attr]
+                                                                  sig.protocol_sha256):
+        why.append("the protocol version changed")
+    if s.engine_version != sig.engine_version:  # type: ignore[union-attr]
+        why.append("the engine version changed")
+    return False, why or ["the signed state changed"]
+
+
+def _signatures(db: Session, c: Candidate) -> list[Signature]:
+    return list(db.execute(select(Signature).where(Signature.candidate_id == c.id).order_by(Signature.id)).scalars())
+
+
+@contextmanager
+def _watch_signatures(db: Session, c: Candidate, user: User, now: datetime) -> Iterator[None]:
+    """Record an ``invalidate`` audit entry for each signature the enclosed change invalidates."""
+    before = state_of(db, c)
+    valid = [sig for sig in _signatures(db, c) if signature_state(sig, before)[0]]
+    yield
+    if not valid:
+        return
+    db.flush()
+    after = state_of(db, c)
+    for sig in valid:
+        ok, why = signature_state(sig, after)
+        if not ok:
+            audit.append(db, at=now, actor=user, action="invalidate", history_type="-", entity_type="signature",
+                         entity_key=c.number, old={"signature": sig.id, "bound_sha256": sig.bound_sha256,
+                                                   "valid": True},
+                         new={"signature": sig.id, "valid": False}, reason="; ".join(why))
+
+
+def meaning_text(c: Candidate, cohort: str, verdict: str) -> str:
+    if verdict == "eligible":
+        return f"I confirm eligibility for cohort {cohort}"
+    return f"I confirm that candidate {c.number} is not eligible for cohort {cohort} (screen failure)"
+
+
+def sign(db: Session, user: User, now: datetime, c: Candidate) -> Signature:
+    """Sign the current state (the caller has checked the signer's password).
+
+    Raises:
+        Conflict: no screening for one cohort, missing data (``incomplete``) or undecided review items.
+    """
+    st = state_of(db, c)
+    if st.screening is None or st.cohort is None:
+        raise Conflict(f"{c.number} has no screening for one cohort: choose the cohort and screen first")
+    if st.open_reviews:
+        raise Conflict(f"review items are not decided yet: {', '.join(st.open_reviews)}")
+    verdict = st.effective
+    if verdict not in ("eligible", "ineligible"):
+        raise Conflict(f"cannot sign while the screening is {verdict}: collect the missing data first")
+    if c.disposition is not None:
+        raise Conflict(f"{c.number} is {c.disposition}")
+    snap = snapshot(st)
+    text = canonical(snap)
+    s = st.screening
+    protocol = {"id": s.protocol_id, "version": s.protocol_version, "sha256": s.protocol_sha256}
+    snap_sha = sha256_text(text)
+    sig = Signature(candidate_id=c.id, screening_id=s.id, user_id=user.id, signed_at=now, cohort=s.cohort or "",
+                    verdict=verdict, meaning=meaning_text(c, s.cohort or "", verdict), snapshot=text,
+                    snapshot_sha256=snap_sha, protocol_id=s.protocol_id, protocol_version=s.protocol_version,
+                    protocol_sha256=s.protocol_sha256, engine_version=s.engine_version,
+                    bound_sha256=bound_hash(snap_sha, protocol, s.engine_version))
+    db.add(sig)
+    db.flush()
+    audit.append(db, at=now, actor=user, action="sign", history_type="+", entity_type="signature",
+                 entity_key=c.number, new={"signature": sig.id, "meaning": sig.meaning, "cohort": sig.cohort,
+                                           "verdict": verdict, "bound_sha256": sig.bound_sha256,
+                                           "snapshot_sha256": snap_sha, "protocol": protocol,
+                                           "engine_version": s.engine_version})
+    db.commit()
+    return sig
+
+
+# ---------------------------------------------------------------- disposition
+
+def enroll(db: Session, user: User, now: datetime, c: Candidate, subject_id: str) -> Candidate:
+    subject_id = (subject_id or "").strip()
+    if not subject_id or len(subject_id) > 40:
+        raise Invalid("a subject id of 1 to 40 characters is needed")
+    status = status_of(db, c)
+    if status != "eligible":
+        raise Conflict(f"only an eligible candidate with a valid signature can be enrolled ({c.number} is {status})")
+    c.disposition, c.subject_id = "enrolled", subject_id
+    audit.append(db, at=now, actor=user, action="enroll", history_type="~", entity_type="candidate",
+                 entity_key=c.number, old={"status": status}, new={"status": "enrolled", "subject_id": subject_id})
+    db.commit()
+    return c
+
+
+def withdraw(db: Session, user: User, now: datetime, c: Candidate, reason: str) -> Candidate:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("withdrawing needs a reason")
+    status = status_of(db, c)
+    if status in ("withdrawn", "enrolled"):
+        raise Conflict(f"{c.number} is {status}")
+    c.disposition = "withdrawn"
+    audit.append(db, at=now, actor=user, action="withdraw", history_type="~", entity_type="candidate",
+                 entity_key=c.number, old={"status": status}, new={"status": "withdrawn"}, reason=reason)
+    db.commit()
+    return c
+
+
+def status_of(db: Session, c: Candidate, st: State | None = None) -> str:
+    """One of :data:`STATUSES`; ``eligible`` and ``screen-failed`` need a valid signature."""
+    if c.disposition:
+        return c.disposition
+    st = st or state_of(db, c)
+    if st.screening is None:
+        return "candidate"
+    sigs = _signatures(db, c)
+    if sigs:
+        ok, _ = signature_state(sigs[-1], st)
+        if ok:
+            return "eligible" if sigs[-1].verdict == "eligible" else "screen-failed"
+    if st.effective == "ineligible":
+        return "ineligible"
+    return "screening"
+
+
+# ---------------------------------------------------------------- read models
+
+def missing_panel(cohort: dict | None) -> list[dict[str, Any]]:
+    """What is still missing, first what unblocks most criteria, then by name.
+
+    Each entry: ``what``, the ``windows`` it must fall in, and the ``criteria`` waiting for it.
+    """
+    items: dict[str, dict[str, Any]] = {}
+    for k in (cohort or {}).get("criteria", []):
+        if k["outcome"] != "unknown":
+            continue
+        for need in k["needs"]:
+            entry = items.setdefault(need["what"], {"what": need["what"], "windows": [], "criteria": []})
+            if need["window"] and need["window"] not in entry["windows"]:
+                entry["windows"].append(need["window"])
+            if k["id"] not in entry["criteria"]:
+                entry["criteria"].append(k["id"])
+    return sorted(items.values(), key=lambda e: (-len(e["criteria"]), e["what"].lower()))
+
+
+def _user_public(u: User | None) -> dict | None:
+    return None if u is None else {"username": u.username, "display_name": u.display_name, "role": u.role}
+
+
+def signature_json(sig: Signature, st: State) -> dict[str, Any]:
+    ok, why = signature_state(sig, st)
+    return {"id": sig.id, "signed_by": _user_public(sig.user), "signed_at": sig.signed_at.isoformat(),
+            "cohort": sig.cohort, "verdict": sig.verdict, "meaning": sig.meaning,
+            "bound_sha256": sig.bound_sha256, "snapshot_sha256": sig.snapshot_sha256,
+            "protocol": {"id": sig.protocol_id, "version": sig.protocol_version, "sha256": sig.protocol_sha256},
+            "engine_version": sig.engine_version, "valid": ok, "invalidated_because": why}
+
+
+def checklist(db: Session, c: Candidate) -> dict[str, Any]:
+    """The candidate's workspace as JSON: status, checklist, decisions, missing panel, signatures."""
+    st = state_of(db, c)
+    sigs = _signatures(db, c)
+    s = st.screening
+    rows = []
+    for k in (st.cohort or {}).get("criteria", []):
+        d = st.decisions.get(k["id"])
+        rows.append({**k, "decision": None if d is None else {
+            "decision": d.decision, "reason": d.reason, "by": _user_public(d.user), "at": d.decided_at.isoformat()}})
+    return {
+        "candidate": {"number": c.number, "cohort": c.cohort, "as_of": _iso(c.as_of), "enrollment": _iso(c.enrollment),
+                      "infusion": _iso(c.infusion), "subject_id": c.subject_id, "status": status_of(db, c, st)},
+        "data": _data_json(_latest_data(db, c)),
+        "screening": None if s is None else {
+            "id": s.id, "cohort": s.cohort, "as_of": _iso(s.as_of), "enrollment": _iso(s.enrollment),
+            "infusion": _iso(s.infusion), "overall": s.overall, "verdict": st.effective,
+            "data_version": st.data.version if st.data else None, "screened_at": s.created_at.isoformat(),
+            "protocol": {"id": s.protocol_id, "version": s.protocol_version, "sha256": s.protocol_sha256},
+            "engine_version": s.engine_version},
+        "cohorts": [r["cohort"] for r in (st.result or {}).get("results", [])],
+        "criteria": rows,
+        "open_reviews": st.open_reviews,
+        "missing": missing_panel(st.cohort),
+        "clarifications": (st.result or {}).get("clarifications", {}),
+        "notes": (st.result or {}).get("notes", []),
+        "data_issues": (st.result or {}).get("data_issues", []),
+        "signatures": [signature_json(sig, st) for sig in sigs],
+    }
+
+
+def _data_json(dv: DataVersion | None) -> dict | None:
+    if dv is None:
+        return None
+    return {"version": dv.version, "kind": dv.kind, "sha256": dv.sha256, "imported_at": dv.created_at.isoformat()}
+
+
+def screening_log(db: Session) -> dict[str, Any]:
+    """Every candidate with status, cohort and screen-failure reasons; counts per cohort and status."""
+    rows = []
+    counts: dict[str, dict[str, int]] = {}
+    for c in db.execute(select(Candidate).order_by(Candidate.id)).scalars():
+        st = state_of(db, c)
+        status = status_of(db, c, st)
+        cohort = st.screening.cohort if st.screening and st.screening.cohort else c.cohort
+        failing = [k["id"] for k in (st.cohort or {}).get("criteria", [])
+                   if k["outcome"] == "fail" or (k["id"] in st.decisions and st.decisions[k["id"]].decision == "fail")]
+        rows.append({"number": c.number, "status": status, "cohort": cohort, "subject_id": c.subject_id,
+                     "overall": st.screening.overall if st.screening else None, "verdict": st.effective,
+                     "failing": failing, "open_reviews": st.open_reviews,
+                     "screened_at": st.screening.created_at.isoformat() if st.screening else None})
+        per = counts.setdefault(cohort or "-", {s: 0 for s in STATUSES})
+        per[status] += 1
+    return {"candidates": rows, "counts": counts}
+
+
+def counts(db: Session) -> dict[str, Any]:
+    """Counts only (what an admin may see): per cohort and status."""
+    log = screening_log(db)
+    return {"total": len(log["candidates"]), "counts": log["counts"]}
