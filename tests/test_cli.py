@@ -257,6 +257,11 @@ CALCULATIONS = {
     "eular-acr-2019": (["ana=1:320", "items=acute-cutaneous-lupus,joint-involvement"], 12),
     "uln-ratio": (["value=120U/L", "uln=40U/L", "analyte=ast"], 3.0),
     "convert": (["value=88.4umol/L", "to=mg/dL", "analyte=creatinine"], 1.0),
+    "crs-astct": (["fever=yes", "hypotension=one-vasopressor", "hypoxia=low-flow"], 3),
+    "icans-astct": (["age=8", "capd=9", "consciousness=alert", "seizure=none", "motor-weakness=no",
+                     "cerebral-edema=none"], 3),
+    "ctcae-v5": (["term=alt", "value=120U/L", "uln=40U/L"], 1),
+    "ipna-response": (["upcr=22.6mg/mmol", "albumin=32g/L"], 0),
 }
 
 

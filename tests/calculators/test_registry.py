@@ -8,6 +8,15 @@ from trialdesk.calculators.registry import CALCULATORS, run
 from trialdesk.errors import CalculatorError, UnitError
 
 RUNS = [  # name, params, expected value, tolerance, source
+    ("crs-astct", {"fever": "yes", "hypotension": "one-vasopressor", "hypoxia": "low-flow"}, 3, 0,
+     "Lee 2019 ASTCT CRS table (clinical.md 8.1): one vasopressor is grade 3, the worse of hypotension/hypoxia"),
+    ("icans-astct", {"age": "8", "capd": "9", "consciousness": "alert", "seizure": "none", "motor-weakness": "no",
+                     "cerebral-edema": "none"}, 3, 0,
+     "Lee 2019 ICANS table, paediatric CAPD row (clinical.md 8.2): CAPD >= 9 is grade 3"),
+    ("ctcae-v5", {"term": "alt", "value": "120U/L", "uln": "40U/L"}, 1, 0,
+     "CTCAE v5.0 ALT increased (clinical.md 8.3): >ULN-3.0 x ULN is grade 1; 120/40 = 3.0 exactly"),
+    ("ipna-response", {"upcr": "22.6mg/mmol", "albumin": "32g/L"}, 0, 0,
+     "IPNA 2022 Table 1 (clinical.md 6.1): UPCR <= 0.2 g/g is complete remission; 22.6 mg/mmol x 8.84 = 199.8 mg/g"),
     ("egfr-ckd-epi-2021", {"creatinine": "1.4mg/dL", "age": "60", "sex": "male"}, 57.54, 0.005,
      "kidney.epi 1.3.0 example egfr.ckdepi.cr.2021(1.4, 60, 'Male', 'mg/dl') -> 57.54"),
     ("egfr-ckd-epi-2021", {"creatinine": "88.4umol/L", "age": "18", "sex": "male"}, 111.9, 0.05,
@@ -58,6 +67,7 @@ def test_every_contract_name_is_registered_and_exercised() -> None:
     assert set(CALCULATORS) == {
         "egfr-ckd-epi-2021", "egfr-ckid-u25", "egfr-bedside-schwartz", "prednisone-equivalent",
         "sledai-2k", "eular-acr-2019", "uln-ratio", "convert",
+        "crs-astct", "icans-astct", "ctcae-v5", "ipna-response",
     }
     assert {r[0] for r in RUNS} == set(CALCULATORS)
 

@@ -14,13 +14,17 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from trialdesk.calculators import eular_acr_2019, sledai_2k, units
 from trialdesk.calculators.base import CalcResult, fmt
+from trialdesk.calculators.crs_astct import crs_astct
+from trialdesk.calculators.ctcae_v5 import COUNT_UNIT, ctcae_v5, read_count, term
 from trialdesk.calculators.egfr_bedside_schwartz import egfr_bedside_schwartz
 from trialdesk.calculators.egfr_ckd_epi_2021 import egfr_ckd_epi_2021
 from trialdesk.calculators.egfr_ckid_u25 import egfr_ckid_u25
+from trialdesk.calculators.icans_astct import icans_astct
+from trialdesk.calculators.ipna_response import ipna_response
 from trialdesk.calculators.steroids import prednisone_equivalent
 from trialdesk.calculators.uln import uln_ratio
 from trialdesk.errors import CalculatorError
@@ -154,6 +158,51 @@ def _convert(p: Params) -> CalcResult:
     )
 
 
+def _crs(p: Params) -> CalcResult:
+    return crs_astct(p["fever"], p["hypotension"], p["hypoxia"])
+
+
+def _icans(p: Params) -> CalcResult:
+    return icans_astct(_age(p), p["consciousness"], p["seizure"], p["motor-weakness"],
+                       p["cerebral-edema"], p.get("ice"), p.get("capd"))
+
+
+def _ctcae(p: Params) -> CalcResult:
+    """Counts read with ``ctcae_v5.read_count``; other values converted to the term's unit."""
+    t = term(p["term"])
+    wrong = "lln" if t.limit == "uln" else "uln"
+    if wrong in p:
+        raise CalculatorError(f"{t.name} is graded against the {t.limit.upper()}: give "
+                              f"{t.limit}=, not {wrong}=", wrong)
+    if t.limit not in p:
+        raise CalculatorError(f"missing key {t.limit!r}: {t.name} is graded against the "
+                              f"{t.limit.upper()}", t.limit)
+
+    def read_one(key: str) -> _Quantity:
+        if t.unit != COUNT_UNIT:
+            return _quantity(p, key, t.unit, t.analyte)
+        with _about(key):
+            count, given = read_count(p[key])
+        return _Quantity(count, given, not given.endswith(f" {COUNT_UNIT}"))
+
+    read = {key: read_one(key) for key in ("value", t.limit, "baseline") if key in p}
+    baseline = read["baseline"].value if "baseline" in read else None
+    result = ctcae_v5(p["term"], read["value"].value, read[t.limit].value, baseline)
+    return _show_given(result, *read.items())
+
+
+def _ipna(p: Params) -> CalcResult:
+    """``upcr`` is one quantity or up to 3 comma-separated days, oldest first."""
+    days = [_quantity({"upcr": text}, "upcr", "g/g") for text in _codes(p, "upcr")]
+    albumin = _quantity(p, "albumin", "g/L")
+    result = ipna_response([day.value for day in days], albumin.value, p.get("previous"))
+    in_g_g = cast(list[str], result.inputs["upcr"])
+    shown = [f"{day.given} = {value}" if day.converted else value
+             for day, value in zip(days, in_g_g, strict=True)]
+    return _show_given(dataclasses.replace(result, inputs={**result.inputs, "upcr": shown}),
+                       ("albumin", albumin))
+
+
 CALCULATORS: dict[str, Calculator] = {
     "egfr-ckd-epi-2021": Calculator(_ckd_epi, ("creatinine", "age", "sex")),
     "egfr-ckid-u25": Calculator(_ckid_u25, ("creatinine", "age", "sex", "height")),
@@ -163,6 +212,13 @@ CALCULATORS: dict[str, Calculator] = {
     "eular-acr-2019": Calculator(_eular, ("ana", "items")),
     "uln-ratio": Calculator(_uln_ratio, ("value", "uln"), ("analyte",)),
     "convert": Calculator(_convert, ("value", "to"), ("analyte",)),
+    "crs-astct": Calculator(_crs, ("fever", "hypotension", "hypoxia")),
+    "icans-astct": Calculator(
+        _icans, ("age", "consciousness", "seizure", "motor-weakness", "cerebral-edema"),
+        ("ice", "capd"),
+    ),
+    "ctcae-v5": Calculator(_ctcae, ("term", "value"), ("uln", "lln", "baseline")),
+    "ipna-response": Calculator(_ipna, ("upcr", "albumin"), ("previous",)),
 }
 
 
