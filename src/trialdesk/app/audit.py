@@ -109,8 +109,9 @@ def verify_records(records: Iterable[AuditRecord], head: AuditHead | None) -> Ve
     prev, expected_seq, checked = GENESIS, 1, 0
     for r in records:
         if r.seq != expected_seq:
-            return Verification(checked, prev, Broken(r.seq, f"sequence jumps from {expected_seq - 1} to {r.seq}: "
-                                                            "records were deleted or inserted"))
+            gone = f"record {expected_seq}" if r.seq == expected_seq + 1 else f"records {expected_seq} to {r.seq - 1}"
+            return Verification(checked, prev, Broken(expected_seq, f"{gone} missing (the next is {r.seq}): "
+                                                                    "records were deleted"))
         if r.prev_hash != prev:
             return Verification(checked, prev, Broken(r.seq, "prev_hash does not match the previous record's hash"))
         if record_hash(r) != r.hash:
@@ -119,10 +120,16 @@ def verify_records(records: Iterable[AuditRecord], head: AuditHead | None) -> Ve
         prev, expected_seq, checked = r.hash, expected_seq + 1, checked + 1
     if head is None:
         return Verification(checked, prev, Broken(None, "audit_head row is missing"))
-    if head.seq != checked or head.hash != prev:
-        return Verification(checked, prev, Broken(checked + 1 if head.seq > checked else head.seq,
-                                                  f"chain ends at record {checked} but audit_head says {head.seq}: "
-                                                  "records at the end were deleted, or the head was changed"))
+    if head.seq > checked:
+        return Verification(checked, prev, Broken(checked + 1, f"records {checked + 1} to {head.seq} are missing "
+                                                               "(audit_head counts them): "
+                                                               "records at the end were deleted"))
+    if head.seq < checked:
+        return Verification(checked, prev, Broken(head.seq + 1, f"records after {head.seq} are not in audit_head: "
+                                                                "records were added outside the application"))
+    if head.hash != prev:
+        return Verification(checked, prev, Broken(checked, "the last record's hash differs from audit_head: "
+                                                           "the last record (or the head) was changed"))
     return Verification(checked, prev, None)
 
 

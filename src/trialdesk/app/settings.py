@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     protocol_dir: Path | None = None
     reference_intervals: Path | None = None
     argon2_time_cost: int = Field(3, gt=0)
-    argon2_memory_kib: int = Field(64 * 1024, ge=8)
+    argon2_memory_kib: int = Field(64 * 1024, ge=32)
     run_migrations: bool = True
 
     @field_validator("database_url")

@@ -107,8 +107,8 @@ def create_candidate(db: Session, engine: Engine, user: User, now: datetime, coh
 
 
 def update_candidate(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
-                     changes: dict[str, Any], reason: str | None = None) -> Candidate:
-    """Change the cohort or dates; re-screens when data are there."""
+                     changes: dict[str, Any], reason: str | None = None, rescreen: bool = True) -> Candidate:
+    """Change the cohort or dates; re-screens when data are there (unless the caller imports next)."""
     if "cohort" in changes:
         _check_cohort(engine, changes["cohort"])
     before = _params(c)
@@ -121,7 +121,7 @@ def update_candidate(db: Session, engine: Engine, user: User, now: datetime, c: 
     with _watch_signatures(db, c, user, now):
         audit.append(db, at=now, actor=user, action="change", history_type="~", entity_type="candidate",
                      entity_key=c.number, old=old, new=new, reason=reason)
-        if _latest_data(db, c) is not None:
+        if rescreen and latest_data(db, c) is not None:
             _screen(db, engine, user, now, c)
     db.commit()
     return c
@@ -129,7 +129,7 @@ def update_candidate(db: Session, engine: Engine, user: User, now: datetime, c: 
 
 # ---------------------------------------------------------------- data
 
-def _latest_data(db: Session, c: Candidate) -> DataVersion | None:
+def latest_data(db: Session, c: Candidate) -> DataVersion | None:
     return db.execute(select(DataVersion).where(DataVersion.candidate_id == c.id)
                       .order_by(DataVersion.version.desc()).limit(1)).scalar_one_or_none()
 
@@ -150,7 +150,7 @@ def import_bundle(db: Session, engine: Engine, user: User, now: datetime, c: Can
         raise Invalid(exc.message) from None
     if c.disposition == "withdrawn":
         raise Conflict(f"{c.number} is withdrawn")
-    last = _latest_data(db, c)
+    last = latest_data(db, c)
     dv = DataVersion(candidate_id=c.id, version=(last.version if last else 0) + 1, kind=kind, content=text,
                      sha256=sha256_text(text), created_at=now, created_by=user.id)
     with _watch_signatures(db, c, user, now):
@@ -181,7 +181,7 @@ def add_lab(db: Session, engine: Engine, user: User, now: datetime, c: Candidate
     measures = lab_measures(engine.protocol)
     if measure not in measures:
         raise Invalid(f"unknown measure {measure!r}: one of {', '.join(sorted(measures))}")
-    last = _latest_data(db, c)
+    last = latest_data(db, c)
     if last is None:
         raise Conflict("import a bundle first: form entries are added to the candidate's data")
     if when > now.date():
@@ -230,7 +230,7 @@ def run_screening(db: Session, engine: Engine, user: User, now: datetime, c: Can
 
 
 def _screen(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
-    dv = _latest_data(db, c)
+    dv = latest_data(db, c)
     if dv is None:
         raise Conflict(f"no data for {c.number}: import a FHIR bundle first")
     record = read_bundle(dv.content.encode("utf-8"), c.number)
@@ -309,7 +309,7 @@ class State:
 def state_of(db: Session, c: Candidate) -> State:
     s = _latest_screening(db, c)
     if s is None:
-        return State(c, None, _latest_data(db, c), None, None, {})
+        return State(c, None, latest_data(db, c), None, None, {})
     result = json.loads(s.result)
     cohort = _cohort_result(result, s.cohort)
     decisions: dict[str, ReviewDecision] = {}
@@ -333,6 +333,8 @@ def decide(db: Session, user: User, now: datetime, c: Candidate, criterion_id: s
         raise Invalid("a decision needs a reason")
     if len(reason) > MAX_REASON:
         raise Invalid(f"the reason is longer than {MAX_REASON} characters")
+    if c.disposition is not None:
+        raise Conflict(f"{c.number} is {c.disposition}")
     st = state_of(db, c)
     item = next((k for k in (st.cohort or {}).get("criteria", []) if k["id"] == criterion_id), None)
     if item is None or item["outcome"] != "review":
@@ -566,7 +568,7 @@ def checklist(db: Session, c: Candidate) -> dict[str, Any]:
     return {
         "candidate": {"number": c.number, "cohort": c.cohort, "as_of": _iso(c.as_of), "enrollment": _iso(c.enrollment),
                       "infusion": _iso(c.infusion), "subject_id": c.subject_id, "status": status_of(db, c, st)},
-        "data": _data_json(_latest_data(db, c)),
+        "data": _data_json(latest_data(db, c)),
         "screening": None if s is None else {
             "id": s.id, "cohort": s.cohort, "as_of": _iso(s.as_of), "enrollment": _iso(s.enrollment),
             "infusion": _iso(s.infusion), "overall": s.overall, "verdict": st.effective,

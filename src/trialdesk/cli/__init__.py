@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from trialdesk.cli.app_commands import register as register_app_commands
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Eligibility screening for the CAR-NK trial in SLE and MDR-SRNS.")
 
@@ -245,6 +247,9 @@ def lint(
 
 def main() -> None:
     app()
+
+
+register_app_commands(app)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,138 @@
+"""Request dependencies as ``Annotated`` aliases: the runtime, a database session, the clock,
+and :func:`allowed`, which authenticates, authorises and checks CSRF in one place.
+
+Who may do what is one table, :data:`PERMISSIONS`; the authorization matrix test checks
+every route against it for every role and for no log-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Callable, Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from trialdesk.app.errors import NotAuthenticated, PermissionDenied
+from trialdesk.app.models import User
+from trialdesk.app.security import SESSION_COOKIE, Passwords, csrf_ok, csrf_token, session_for
+from trialdesk.app.settings import Settings
+from trialdesk.app.workspace import Engine
+
+__all__ = ["PERMISSIONS", "Auth", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
+           "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SessionDep", "allowed"]
+
+ALL = frozenset({"coordinator", "investigator", "monitor", "admin"})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "self": ALL,                                                     # own session, protocol summary
+    "counts:read": ALL,                                              # numbers only, no patient data
+    "candidates:read": frozenset({"coordinator", "investigator", "monitor"}),
+    "candidates:write": frozenset({"coordinator", "investigator"}),  # create, import, enter data, screen
+    "review:decide": frozenset({"investigator"}),
+    "sign": frozenset({"investigator"}),
+    "enroll": frozenset({"investigator"}),
+    "audit:read": frozenset({"monitor"}),
+    "users:manage": frozenset({"admin"}),
+}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class Runtime:
+    """What every request shares: settings, database, password hasher, screening engine, clock."""
+
+    settings: Settings
+    sessions: sessionmaker
+    passwords: Passwords
+    engine: Engine
+    clock: Callable[[], datetime]
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_db(rt: RuntimeDep) -> Iterator[Session]:
+    with rt.sessions() as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_now(rt: RuntimeDep) -> datetime:
+    return rt.clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+@dataclass
+class Auth:
+    """The logged-in user, the session's cookie token and its CSRF token."""
+
+    user: User
+    token: str
+    csrf: str
+
+
+def current_auth(request: Request, db: Session, rt: Runtime, now: datetime) -> Auth | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    session = session_for(db, rt.settings, token, now)
+    if session is None or token is None:
+        return None
+    db.commit()  # keep the touched last_seen_at
+    return Auth(session.user, token, csrf_token(rt.settings, token))
+
+
+async def _presented_csrf(request: Request) -> str | None:
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def allowed(permission: str) -> Callable:
+    """A dependency: the request's :class:`Auth` if its role has ``permission``.
+
+    Mutating methods must also present the session's CSRF token (header ``X-CSRF-Token``
+    or form field ``csrf_token``).
+
+    Raises:
+        NotAuthenticated: no live session (expired, idle, or never logged in).
+        PermissionDenied: the role lacks the permission, or the CSRF token is missing or wrong.
+    """
+    roles = PERMISSIONS[permission]
+
+    async def dependency(request: Request, db: SessionDep, rt: RuntimeDep, now: NowDep) -> Auth:
+        auth = current_auth(request, db, rt, now)
+        if auth is None:
+            raise NotAuthenticated("log in first")
+        request.state.auth = auth  # pages show the user's menu on error pages too
+        if auth.user.role not in roles:
+            raise PermissionDenied(f"the {auth.user.role} role may not do this")
+        if request.method not in SAFE_METHODS and not csrf_ok(rt.settings, auth.token, await _presented_csrf(request)):
+            raise PermissionDenied("missing or wrong CSRF token")
+        return auth
+
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the authorization matrix test
+    return dependency
+
+
+CanSelf = Annotated[Auth, Depends(allowed("self"))]
+CanCount = Annotated[Auth, Depends(allowed("counts:read"))]
+CanRead = Annotated[Auth, Depends(allowed("candidates:read"))]
+CanWrite = Annotated[Auth, Depends(allowed("candidates:write"))]
+CanDecide = Annotated[Auth, Depends(allowed("review:decide"))]
+CanSign = Annotated[Auth, Depends(allowed("sign"))]
+CanEnroll = Annotated[Auth, Depends(allowed("enroll"))]
+CanAudit = Annotated[Auth, Depends(allowed("audit:read"))]
+CanManageUsers = Annotated[Auth, Depends(allowed("users:manage"))]
