@@ -182,9 +182,12 @@ class Compiler:
         return self.expr(node.item, w)
 
     def expr_Compare(self, node: ast.Compare, w) -> ibis.Value:
+        """``left op right``: UNKNOWN when the value is missing. ``in`` is an OR of
+        equalities (same Kleene result as IN): Spark cannot parse the
+        ``x IN (...) IS NULL`` that Ibis renders for ``isin(...).isnull()``."""
         left = self.expr(node.left, w)
         if node.op == "in":
-            return left.isin(list(node.right))  # type: ignore[arg-type]
+            return ibis.or_(*[left == v for v in node.right])  # type: ignore[union-attr]
         right = self.protocol.parameters[node.right] if isinstance(node.right, str) else node.right
         return getattr(left, _OPS[node.op])(right)
 
@@ -279,9 +282,19 @@ class Compiler:
         return ibis.cases(*cases, else_=_NULL_F)
 
     def leaf_UlnRatio(self, node: ast.UlnRatio) -> ibis.Table:
-        rows = _latest(self._measure_rows((node.measure,), self._freshness(node.measure)))
-        ratio = ibis.ifelse(rows.value.notnull() & (rows.high > 0), rows.num / rows.high, _NULL_F)
-        return rows.select("person_id", v=ratio)
+        """The latest fresh result over its ULN (``range_high``, in the result's unit).
+        NULL when the result is unreadable, or has no ULN, or a ULN that is no plausible
+        value of the measure (0, a typo of 1e9 U/L): an impossible ULN is no ULN, as in
+        the interpreter's ``_uln`` (the prescreen has no site reference-interval table)."""
+        measure = self.protocol.measures[node.measure]
+        r = self.facts.measure(measure)
+        rows = _latest(r.filter(self.in_window(r.d, self._freshness(node.measure))))
+        low, high = measure.plausible or (0.0, None)
+        uln = rows.high * rows.factor  # in the measure's unit
+        ok = rows.value.notnull() & (rows.high > 0) & (uln >= max(low, 1e-6))
+        if high is not None:
+            ok = ok & (uln <= high)
+        return rows.select("person_id", v=ibis.ifelse(ok, rows.num / rows.high, _NULL_F))
 
     def _assessment(self, measure_id: str, window: Window) -> ibis.Table:
         return _latest(self._measure_rows((measure_id,), window))

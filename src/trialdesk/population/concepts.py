@@ -51,7 +51,7 @@ def _used_concepts(omop: Omop) -> ibis.Table:
 
 
 def concept_valuesets(protocol: Protocol, omop: Omop) -> ibis.Table:
-    """memtable (concept_id, vs): every used concept with the value sets it belongs to (allergy
+    """Table (concept_id, vs): every used concept with the value sets it belongs to (allergy
     substances match by name too, as in FHIR)."""
     matcher = matcher_for(protocol)
     rows = _used_concepts(omop).select("concept_id", "vocabulary_id", "concept_code", "concept_name").to_pyarrow()
@@ -63,11 +63,12 @@ def concept_valuesets(protocol: Protocol, omop: Omop) -> ibis.Table:
         for vs in matcher.valuesets((c,), by_name=True):
             ids.append(cid)
             tags.append(vs)
-    return ibis.memtable(pa.table({"concept_id": pa.array(ids, pa.int64()), "vs": pa.array(tags, pa.string())}))
+    return omop.register("trialdesk_concept_vs",
+                         pa.table({"concept_id": pa.array(ids, pa.int64()), "vs": pa.array(tags, pa.string())}))
 
 
 def drug_valuesets(protocol: Protocol, omop: Omop) -> ibis.Table:
-    """memtable (drug_concept_id, drug_source_concept_id, drug_source_value, vs, systemic) for the
+    """Table (drug_concept_id, drug_source_concept_id, drug_source_value, vs, systemic) for the
     distinct drug records: matched by codes of both concepts and by names in their names and text."""
     matcher = matcher_for(protocol)
     d, c = omop["drug_exposure"], omop["concept"]
@@ -95,7 +96,7 @@ def drug_valuesets(protocol: Protocol, omop: Omop) -> ibis.Table:
             out["systemic"].append(systemic)
     schema = pa.schema([("drug_concept_id", pa.int64()), ("drug_source_concept_id", pa.int64()),
                         ("drug_source_value", pa.string()), ("vs", pa.string()), ("systemic", pa.bool_())])
-    return ibis.memtable(pa.table(out, schema=schema))
+    return omop.register("trialdesk_drug_vs", pa.table(out, schema=schema))
 
 
 def concept_codes(omop: Omop, wanted: dict[str, set[str]]) -> dict[tuple[str, str], int]:

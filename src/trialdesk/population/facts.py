@@ -80,19 +80,20 @@ class Facts:
                               cid=o.observation_concept_id, scid=o.observation_source_concept_id,
                               event=o.observation_event_id, obs_id=o.observation_id)
             base = base_m.union(base_o)
-            self._rows = self._tag(base).order_by(["vs", "person_id"]).cache()  # vs-sorted: filters skip row groups
+            self._rows = self._stored(self._tag(base), "vs", "person_id")
         return self._rows
 
     def measure(self, measure: Measure) -> ibis.Table:
         """Rows of one measure with ``value``: the readable result (NULL when unreadable)
-        as single-patient screening reads it (engine/read.py)."""
+        as single-patient screening reads it (engine/read.py); numeric measures also get
+        ``factor``, from the row's unit to the measure's (NULL for an unknown unit)."""
         r = self.rows().filter(_.vs == measure.valueset)
         if measure.result == "qualitative":
             return r.mutate(value=self.flag(r))
         if measure.result == "coded":
             codes = {self.local(f"ecg#{c}"): c for c in measure.codes}
             return r.mutate(value=lookup(r.vconcept, codes.items(), ibis.null().cast("string")))
-        value = r.num
+        value, factor = r.num, ibis.literal(1.0)
         if measure.unit is not None:
             unit = r.unit if measure.unitless is None else r.unit.fill_null(measure.unitless)
             units = r.select(unit=unit).distinct().to_pyarrow()["unit"].to_pylist()
@@ -102,7 +103,7 @@ class Facts:
         if measure.plausible is not None:
             low, high = measure.plausible
             value = ibis.ifelse(value.between(low, high), value, ibis.null().cast("float64"))
-        return r.mutate(value=value)
+        return r.mutate(value=value, factor=factor)
 
     def flag(self, r: ibis.Table) -> ibis.Value:
         """Positive (True), negative (False) or unreadable (NULL), in engine/read.qualitative's order."""
@@ -143,7 +144,7 @@ class Facts:
         c = c.filter(c.condition_start_date <= self.as_of)
         base = c.select(person_id=c.person_id, start=c.condition_start_date, end=c.condition_end_date,
                         cid=c.condition_concept_id, scid=c.condition_source_concept_id)
-        return self._tag(base).order_by("vs").cache()
+        return self._stored(self._tag(base), "vs")
 
     @cached_property
     def procedures(self) -> ibis.Table:
@@ -152,7 +153,13 @@ class Facts:
         base = p.select(person_id=p.person_id, start=p.procedure_date,
                         end=ibis.coalesce(p.procedure_end_date, p.procedure_date),
                         cid=p.procedure_concept_id, scid=p.procedure_source_concept_id)
-        return self._tag(base).order_by("vs").cache()
+        return self._stored(self._tag(base), "vs")
+
+    @staticmethod
+    def _stored(t: ibis.Table, *order: str) -> ibis.Table:
+        """A fact table computed once (cached), sorted by value set first so that the
+        compiler's ``vs`` filters skip row groups (DuckDB) or cached batches (Spark)."""
+        return t.order_by(list(order)).cache()
 
     def _tag(self, base: ibis.Table) -> ibis.Table:
         """Rows tagged with every value set their standard or source concept belongs to."""
@@ -171,9 +178,10 @@ class Facts:
                      txt_key2=v.drug_source_value.fill_null(""), vs=v.vs, systemic=v.systemic)
         joined = d.join(v, [d.drug_concept_id == v.std_key, d.src_key == v.src_key2, d.txt_key == v.txt_key2])
         dose = ibis.ifelse(joined.dose_unit_source_value == "mg/day", joined.quantity, ibis.null().cast("float64"))
-        return joined.select(person_id=joined.person_id, row=joined.drug_exposure_id,
-                             start=joined.drug_exposure_start_date, end=joined.drug_exposure_end_date,
-                             dose=dose, vs=joined.vs, systemic=joined.systemic).order_by("vs").cache()
+        out = joined.select(person_id=joined.person_id, row=joined.drug_exposure_id,
+                            start=joined.drug_exposure_start_date, end=joined.drug_exposure_end_date,
+                            dose=dose, vs=joined.vs, systemic=joined.systemic)
+        return self._stored(out, "vs")
 
     def local_observations(self, code: str) -> ibis.Table:
         """Observation rows of one custom concept, dated on or before screening."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
+import pyarrow as pa
 
 from trialdesk.errors import InputError
 
@@ -48,9 +49,23 @@ class Omop:
 
     con: object
     tables: dict[str, ibis.Table]
+    spark: object = None  # the SparkSession on the Spark backend
 
     def __getitem__(self, name: str) -> ibis.Table:
         return self.tables[name]
+
+    def register(self, name: str, data: pa.Table) -> ibis.Table:
+        """A small table made in Python (a value-set lookup) as a table of this backend.
+
+        DuckDB takes it as a memtable. On Spark it becomes a temporary view under a
+        fresh name: Ibis 12's pyspark ``.cache()`` runs its SQL without registering
+        the memtables the query reads, so a cached fact table over a memtable fails.
+        """
+        if self.spark is None:
+            return ibis.memtable(data)
+        view = ibis.util.gen_name(name)
+        self.spark.createDataFrame(data).createOrReplaceTempView(view)
+        return self.con.table(view)
 
 
 def _files(folder: Path, name: str) -> tuple[str, list[str]] | None:
@@ -134,4 +149,4 @@ def open_omop(source: Path | str, backend: str = "duckdb", spark=None) -> Omop:
             else:  # every column as text, converted below by the kind it must have
                 raw = con.read_csv(target, table_name=f"omop_{name}", all_varchar=True)
         tables[name] = _normalise(name, raw, str(path), text_ok=not path.is_file() and ext == "csv")
-    return Omop(con, tables)
+    return Omop(con, tables, spark if backend == "spark" else None)
