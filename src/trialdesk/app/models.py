@@ -90,6 +90,8 @@ class Candidate(Base):
     as_of: Mapped[date | None] = mapped_column(Date)
     enrollment: Mapped[date | None] = mapped_column(Date)
     infusion: Mapped[date | None] = mapped_column(Date)
+    lymphodepletion: Mapped[date | None] = mapped_column(Date)
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     disposition: Mapped[str | None] = mapped_column(String(20))  # enrolled | withdrawn
     subject_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
