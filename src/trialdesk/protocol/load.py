@@ -4,7 +4,8 @@ references are :class:`ProtocolValidationError` with the file and path.
 Folder layout: ``protocol.yaml`` (identity, parameters, measures, drug groups,
 cohorts, definitions, clarifications), ``criteria.yaml`` (the criteria, in
 protocol order), ``valuesets/*.yaml`` (code lists) and the registry text the
-criteria quote.
+criteria quote. An optional ``schedule.yaml`` holds the follow-up visit
+schedule (:func:`_schedule`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from trialdesk.errors import ProtocolValidationError
 from trialdesk.patient import model as pm
 from trialdesk.protocol.model import (
-    Clarification, Code, Cohort, Criterion, Measure, Protocol, ValueSet,
+    Clarification, Code, Cohort, Criterion, Measure, Protocol, Schedule, ValueSet, Visit,
 )
 from trialdesk.protocol.rules import _fields, _names, parse_node, parse_steps
 
@@ -145,11 +146,79 @@ def load(folder: Path | str | None = None) -> Protocol:
                         for k, v in (head.get("clarifications") or {}).items()},
         criteria=criteria,
         sha256=digest.hexdigest(),
+        schedule=_schedule(folder / "schedule.yaml", set(cohorts)),
     )
     from trialdesk.protocol.references import check_references
 
     check_references(protocol)
     return protocol
+
+
+def _schedule(path: Path, cohorts: set[str]) -> Schedule | None:
+    """The visit schedule, or None if the protocol has no ``schedule.yaml``.
+
+    Checked: every key, that a visit has exactly one of ``day``, ``days``,
+    ``month``, whole non-negative window days, collect items that ``items``
+    defines and cohorts the protocol defines, unique ids, and visits in
+    chronological order of their target.
+    """
+    if not path.exists():
+        return None
+    head = _fields("schedule.yaml", _read_yaml(path), {"items", "parameters", "visits"},
+                   {"items", "visits"})
+    items = head["items"]
+    if not isinstance(items, dict) or not items or not all(isinstance(v, str) for v in items.values()):
+        raise ProtocolValidationError("schedule.yaml: items", "expected a mapping of item id to its description")
+    params = head.get("parameters") or {}
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolValidationError(f"schedule.yaml: parameters.{key}", f"expected a number, got {value!r}")
+    if not isinstance(head["visits"], list) or not head["visits"]:
+        raise ProtocolValidationError("schedule.yaml: visits", "expected a non-empty list of visits")
+    visits: list[Visit] = []
+    for i, raw in enumerate(head["visits"]):
+        where = f"schedule.yaml: visits[{i}]"
+        f = _fields(where, raw, {"id", "label", "day", "days", "month", "window", "collect"},
+                    {"id", "label", "window", "collect"})
+        where = f"schedule.yaml: visits.{f['id']}"
+        targets = [k for k in ("day", "days", "month") if k in f]
+        if len(targets) != 1:
+            raise ProtocolValidationError(where, "give exactly one of day, days, month")
+        window = f["window"]
+        if not (isinstance(window, list) and len(window) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in window)):
+            raise ProtocolValidationError(f"{where}.window", f"expected [days before, days after], whole and >= 0; got {window!r}")
+        collect = _fields(f"{where}.collect", f["collect"], {"all", *cohorts})
+        for group, names in collect.items():
+            unknown = sorted(set(_names(f"{where}.collect.{group}", names)) - set(items))
+            if unknown:
+                raise ProtocolValidationError(f"{where}.collect.{group}",
+                                              f"unknown item(s) {unknown}; items: {', '.join(items)}")
+        collect_t = {group: tuple(names) for group, names in collect.items()}
+        if "days" in f:
+            span = f["days"]
+            if not (isinstance(span, list) and len(span) == 2 and all(isinstance(n, int) for n in span)
+                    and span[0] <= span[1]):
+                raise ProtocolValidationError(f"{where}.days", f"expected [first, last] whole days; got {span!r}")
+            visits += [Visit(f"{f['id']}{d}", f"{f['label']} {d}", d, None, *window, collect_t)
+                       for d in range(span[0], span[1] + 1)]
+        else:
+            target = f[targets[0]]
+            if not isinstance(target, int) or isinstance(target, bool) or (targets[0] == "month" and target < 1):
+                raise ProtocolValidationError(f"{where}.{targets[0]}", f"expected a whole number, got {target!r}")
+            visits.append(Visit(f["id"], f["label"], f.get("day"), f.get("month"), *window, collect_t))
+    seen: set[str] = set()
+    for v in visits:
+        if v.id in seen:
+            raise ProtocolValidationError(f"schedule.yaml: visits.{v.id}", "duplicate visit id")
+        seen.add(v.id)
+    # months are ordered by their shortest length (28 days per month) so that a
+    # day visit after a month visit is caught whatever the infusion date
+    order = [(v.day if v.day is not None else 28 * v.month, v.id) for v in visits]  # type: ignore[operator]
+    for (before, first), (after, second) in zip(order, order[1:]):
+        if after <= before:
+            raise ProtocolValidationError(f"schedule.yaml: visits.{second}", f"is not after {first}; list visits in time order")
+    return Schedule(items=dict(items), parameters={k: float(v) for k, v in params.items()}, visits=tuple(visits))
 
 
 def _criterion(raw: AnyT, i: int) -> Criterion:

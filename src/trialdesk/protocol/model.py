@@ -75,6 +75,41 @@ class Criterion:
     collect: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One scheduled visit: its target (``day`` from the infusion, day 0, or calendar
+    ``month`` after it), the days before/after the target it still counts, and
+    the items it collects for every cohort (``"all"``) and per cohort."""
+
+    id: str
+    label: str
+    day: int | None
+    month: int | None
+    early: int
+    late: int
+    collect: dict[str, tuple[str, ...]]
+
+    def items(self, cohort: str) -> tuple[str, ...]:
+        """What this visit collects for a subject of ``cohort``."""
+        return self.collect.get("all", ()) + self.collect.get(cohort, ())
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The follow-up schedule (``schedule.yaml``): items, endpoint parameters, visits in order."""
+
+    items: dict[str, str]
+    parameters: dict[str, float]
+    visits: tuple[Visit, ...]
+
+    def visit(self, visit_id: str) -> Visit:
+        """The visit with ``visit_id``; KeyError naming the known ids otherwise."""
+        for v in self.visits:
+            if v.id == visit_id:
+                return v
+        raise KeyError(f"unknown visit {visit_id!r}; known: {', '.join(v.id for v in self.visits)}")
+
+
 @dataclass(frozen=True)
 class Protocol:
     id: str
@@ -92,6 +127,7 @@ class Protocol:
     criteria: tuple[Criterion, ...]
     sha256: str = ""
     lookups: dict[str, object] = field(default_factory=dict)
+    schedule: Schedule | None = None  # None when the folder has no schedule.yaml
 
     def for_cohort(self, cohort: str) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if cohort in c.cohorts)
