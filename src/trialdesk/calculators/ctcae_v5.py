@@ -45,7 +45,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from trialdesk.calculators.base import CalcResult, fmt, require_finite, require_positive
-from trialdesk.calculators.units import _NUMBER_AND_UNIT
+from trialdesk.calculators.units import split_quantity
 from trialdesk.errors import CalculatorError, UnitError
 
 NAME = "ctcae-v5"
@@ -134,12 +134,7 @@ def read_count(text: str) -> tuple[float, str]:
     Raises CalculatorError if no number leads the text, UnitError for a missing
     or unknown count unit.
     """
-    match = _NUMBER_AND_UNIT.fullmatch(str(text).strip())
-    if match is None:
-        raise CalculatorError(f"cannot read a number with a unit from {text!r}")
-    number, spelled = float(match[1]), match[2]
-    if not spelled:
-        raise UnitError(f"{text!r} has no unit")
+    number, spelled = split_quantity(text)
     compact = re.sub(r"\s+", "", spelled).replace("µ", "u").replace("μ", "u").replace("×", "x")
     unit = compact if compact == "G/L" else _COUNT_ALIASES.get(compact.lower())
     if unit is None:

@@ -145,11 +145,10 @@ def _analyte_factor(analyte: str | None, source: str, target: str) -> float:
     return ANALYTE_FACTORS[key]
 
 
-def parse_quantity(text: str) -> tuple[float, str]:
-    """``(value, canonical unit)`` from a string such as ``"88umol/L"`` or ``"0.2 g/g"``.
+def split_quantity(text: str) -> tuple[float, str]:
+    """``(value, unit as typed)`` from a string such as ``"88umol/L"`` or ``"0.8x10^9/L"``.
 
-    Raises CalculatorError if no number leads the text, UnitError if the unit
-    is missing or unknown.
+    Raises CalculatorError if no number leads the text, UnitError if the unit is missing.
     """
     match = _NUMBER_AND_UNIT.fullmatch(str(text).strip())
     if match is None:
@@ -157,4 +156,14 @@ def parse_quantity(text: str) -> tuple[float, str]:
     number, unit = match.groups()
     if not unit:
         raise UnitError(f"{text!r} has no unit")
-    return float(number), normalize_unit(unit)
+    return float(number), unit
+
+
+def parse_quantity(text: str) -> tuple[float, str]:
+    """``(value, canonical unit)`` from a string such as ``"88umol/L"`` or ``"0.2 g/g"``.
+
+    Raises CalculatorError if no number leads the text, UnitError if the unit
+    is missing or unknown.
+    """
+    number, unit = split_quantity(text)
+    return number, normalize_unit(unit)
