@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint)
+from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["AuditHead", "AuditRecord", "Base", "Candidate", "DataVersion", "LoginAttempt", "ReviewDecision",
-           "ROLES", "Screening", "Signature", "UserSession", "User"]
+__all__ = ["AuditHead", "AuditRecord", "Base", "Candidate", "DataVersion", "LoginAttempt", "ProtocolVersion",
+           "ReviewDecision", "ROLES", "Screening", "Signature", "UserSession", "User"]
 
 ROLES = ("coordinator", "investigator", "monitor", "admin")
 
@@ -183,6 +183,32 @@ class Signature(Base):
     bound_sha256: Mapped[str] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class ProtocolVersion(Base):
+    """A protocol version loaded into the site, with its files, so a restart screens with it.
+
+    ``files`` is the canonical JSON ``{relative path: text}`` of the protocol folder;
+    ``sha256`` is the loader's hash of that folder (checked again whenever it is read back).
+    At most one row is ``active`` (a partial unique index): the version the site screens with.
+    """
+
+    __tablename__ = "protocol_versions"
+    __table_args__ = (UniqueConstraint("protocol_id", "version"),
+                      Index("ix_protocol_versions_one_active", "active", unique=True,
+                            sqlite_where=text("active"), postgresql_where=text("active")))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    loaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the initial version, at start-up
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class AuditHead(Base):
