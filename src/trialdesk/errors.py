@@ -9,13 +9,15 @@ and for mistakes in a protocol file.
     │   └── ProtocolValidationError   unknown key, bad value, dangling reference
     ├── CalculatorError               a calculator input is missing or impossible
     │   └── UnitError                 a unit is unknown or of the wrong dimension
-    └── InputError                    a file is not a readable FHIR R4 Bundle
+    ├── InputError                    a file is not a readable FHIR R4 Bundle
+    └── FollowupError                 a follow-up file has an unknown key or a bad value
 """
 
 from __future__ import annotations
 
 __all__ = [
     "CalculatorError",
+    "FollowupError",
     "InputError",
     "ProtocolError",
     "ProtocolValidationError",
@@ -65,4 +67,16 @@ class InputError(TrialdeskError):
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
+        self.message = message
+
+
+class FollowupError(TrialdeskError, ValueError):
+    """A follow-up file (docs/followup.md) has an unknown key, a bad value or a dangling reference.
+
+    ``where`` names the place (e.g. ``subjects[0].visits[2].labs.alt``).
+    """
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
         self.message = message
