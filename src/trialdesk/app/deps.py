@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Callable, Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from trialdesk.app.errors import NotAuthenticated, PermissionDenied
+from trialdesk.app.errors import Invalid, NotAuthenticated, PermissionDenied
 from trialdesk.app.models import User
 from trialdesk.app.security import SESSION_COOKIE, Passwords, csrf_ok, csrf_token, session_for
 from trialdesk.app.settings import Settings
 from trialdesk.app.workspace import Engine
 
 __all__ = ["PERMISSIONS", "Auth", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
-           "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SessionDep", "allowed"]
+           "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SeenVersion", "SessionDep", "allowed",
+           "seen_version"]
 
 ALL = frozenset({"coordinator", "investigator", "monitor", "admin"})
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -70,6 +71,33 @@ def get_now(rt: RuntimeDep) -> datetime:
 
 NowDep = Annotated[datetime, Depends(get_now)]
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def seen_version(request: Request, if_match: Annotated[str | None, Header(
+        alias="If-Match", max_length=40, description="The candidate's row_version as last read (optimistic locking): "
+                                                     "a change made since gets 409 instead of overwriting it")] = None,
+) -> int | None:
+    """The candidate version the client saw: ``If-Match`` (API) or the ``row_version`` form field (pages).
+
+    ``None`` when neither is sent. See :func:`trialdesk.app.workspace.claim`.
+
+    Raises:
+        Invalid: the value is not a version number.
+    """
+    value: object = if_match
+    if value is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get("row_version") or None
+    if value is None:
+        return None
+    text = str(value).strip().removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise Invalid(f"If-Match / row_version: {str(value)[:40]!r} is not a row version (a whole number)")
+    return int(text)
+
+
+SeenVersion = Annotated[int | None, Depends(seen_version)]
+
 
 @dataclass
 class Auth:
@@ -93,8 +121,7 @@ async def _presented_csrf(request: Request) -> str | None:
     header = request.headers.get("x-csrf-token")
     if header:
         return header
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
         value = (await request.form()).get("csrf_token")
         return value if isinstance(value, str) else None
     return None

@@ -68,6 +68,7 @@ class CandidatePublic(BaseModel):
     enrollment: date | None
     infusion: date | None
     status: str
+    row_version: int = Field(description="Send as If-Match with a change (optimistic locking)")
 
 
 class LabIn(Strict):

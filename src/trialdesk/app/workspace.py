@@ -24,14 +24,14 @@ from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trialdesk.app import audit
 from trialdesk.app.audit import canonical, sha256_text
 from trialdesk.app.errors import Conflict, Invalid, NotFound
-from trialdesk.app.models import Candidate, DataVersion, ReviewDecision, Screening, Signature, User
+from trialdesk.app.models import AuditRecord, Candidate, DataVersion, ReviewDecision, Screening, Signature, User
 from trialdesk.engine.screen import overall as overall_of
 from trialdesk.engine.screen import screen
 from trialdesk.errors import InputError
@@ -39,7 +39,8 @@ from trialdesk.patient.fhir.bundle import read_bundle
 from trialdesk.protocol.model import Protocol
 from trialdesk.site import ReferenceIntervals
 
-__all__ = ["ENGINE_VERSION", "STATUSES", "Engine", "add_lab", "candidate_by_number", "checklist", "create_candidate",
+__all__ = ["ENGINE_VERSION", "STATUSES", "Engine", "add_lab", "candidate_by_number", "checklist", "claim",
+           "create_candidate",
            "decide", "enroll", "import_bundle", "lab_measures", "run_screening", "screening_log", "sign",
            "status_of", "update_candidate", "withdraw"]
 
@@ -68,6 +69,43 @@ def candidate_by_number(db: Session, number: str) -> Candidate:
     if c is None:
         raise NotFound(f"no candidate {number}")
     return c
+
+
+def claim(db: Session, c: Candidate, seen: int | None = None) -> None:
+    """Start a change to ``c``: bump its ``row_version``, refusing if ``seen`` is stale (optimistic locking).
+
+    Every operation that changes a candidate, its data, screenings, decisions, signatures or
+    disposition calls this first, in its own transaction. The conditional ``UPDATE`` takes the
+    row's lock (PostgreSQL) or the write lock (SQLite), so changes to one candidate run one
+    after the other and each reads what the previous one committed; ``c`` is reloaded.
+
+    Args:
+        seen: the ``row_version`` the client saw (``If-Match`` header, ``row_version`` form
+            field); ``None`` applies the change to whatever the current state is.
+
+    Raises:
+        Conflict: ``seen`` is not the current version; the message says who changed the
+            candidate last and when.
+    """
+    stmt = update(Candidate).where(Candidate.id == c.id).values(row_version=Candidate.row_version + 1)
+    if seen is not None:
+        stmt = stmt.where(Candidate.row_version == seen)
+    if db.execute(stmt.execution_options(synchronize_session=False)).rowcount == 1:
+        db.refresh(c)
+        return
+    # no rollback: it would expire the request's user as well; the session ends with the request
+    current = db.execute(select(Candidate.row_version).where(Candidate.id == c.id)).scalar_one()
+    last = db.execute(select(AuditRecord).where(AuditRecord.entity_key == c.number, AuditRecord.history_type != "=")
+                      .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one_or_none()
+    who = f" by {last.actor} at {last.at}" if last is not None else ""
+    raise Conflict(f"{c.number} was changed{who} after you loaded it (version {current}, yours {seen}): "
+                   "reload and try again")
+
+
+def _undo(db: Session, user: User) -> None:
+    """Roll back; reload the acting user, whom the rollback expired (an error page still shows them)."""
+    db.rollback()
+    db.refresh(user)
 
 
 def _params(c: Candidate) -> dict[str, Any]:
@@ -107,16 +145,19 @@ def create_candidate(db: Session, engine: Engine, user: User, now: datetime, coh
 
 
 def update_candidate(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
-                     changes: dict[str, Any], reason: str | None = None, rescreen: bool = True) -> Candidate:
+                     changes: dict[str, Any], reason: str | None = None, rescreen: bool = True,
+                     seen: int | None = None) -> Candidate:
     """Change the cohort or dates; re-screens when data are there (unless the caller imports next)."""
     if "cohort" in changes:
         _check_cohort(engine, changes["cohort"])
+    claim(db, c, seen)
     before = _params(c)
     for key in ("cohort", "as_of", "enrollment", "infusion"):
         if key in changes:
             setattr(c, key, changes[key])
     old, new = audit.delta(before, _params(c))
-    if not new:
+    if not new:  # nothing changed: no new version
+        _undo(db, user)
         return c
     with _watch_signatures(db, c, user, now):
         audit.append(db, at=now, actor=user, action="change", history_type="~", entity_type="candidate",
@@ -135,12 +176,19 @@ def latest_data(db: Session, c: Candidate) -> DataVersion | None:
 
 
 def import_bundle(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, content: bytes,
-                  kind: str = "upload") -> Screening:
+                  seen: int | None = None) -> Screening:
     """Store ``content`` (a FHIR R4 bundle) as the candidate's next data version and screen it.
 
     Raises:
         Invalid: not UTF-8, or not a bundle the engine can read (the reason names no file).
+        Conflict: ``seen`` is stale (see :func:`claim`), or the candidate is withdrawn.
     """
+    text = _readable(content, c)
+    claim(db, c, seen)
+    return _store(db, engine, user, now, c, text, len(content), "upload")
+
+
+def _readable(content: bytes, c: Candidate) -> str:
     try:
         text = content.decode("utf-8")
         read_bundle(content, c.number)
@@ -148,6 +196,12 @@ def import_bundle(db: Session, engine: Engine, user: User, now: datetime, c: Can
         raise Invalid("the bundle is not UTF-8 text") from None
     except InputError as exc:
         raise Invalid(exc.message) from None
+    return text
+
+
+def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, text: str, size: int,
+           kind: str) -> Screening:
+    """The next data version and its screening, after :func:`claim`."""
     if c.disposition == "withdrawn":
         raise Conflict(f"{c.number} is withdrawn")
     last = latest_data(db, c)
@@ -159,7 +213,7 @@ def import_bundle(db: Session, engine: Engine, user: User, now: datetime, c: Can
         audit.append(db, at=now, actor=user, action="import" if kind == "upload" else "enter", history_type="+",
                      entity_type="data", entity_key=c.number,
                      old=None if last is None else {"version": last.version, "sha256": last.sha256},
-                     new={"version": dv.version, "sha256": dv.sha256, "bytes": len(content), "kind": kind})
+                     new={"version": dv.version, "sha256": dv.sha256, "bytes": size, "kind": kind})
         s = _screen(db, engine, user, now, c)
     db.commit()
     return s
@@ -176,16 +230,17 @@ def lab_measures(protocol: Protocol) -> dict[str, dict[str, str]]:
 
 
 def add_lab(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, measure: str, value: float,
-            unit: str, when: date, reference_high: float | None = None) -> Screening:
+            unit: str, when: date, reference_high: float | None = None, seen: int | None = None) -> Screening:
     """Add one lab result entered by form to the current bundle (a new data version) and re-screen."""
     measures = lab_measures(engine.protocol)
     if measure not in measures:
         raise Invalid(f"unknown measure {measure!r}: one of {', '.join(sorted(measures))}")
+    if when > now.date():
+        raise Invalid("the result date is in the future")
+    claim(db, c, seen)
     last = latest_data(db, c)
     if last is None:
         raise Conflict("import a bundle first: form entries are added to the candidate's data")
-    if when > now.date():
-        raise Invalid("the result date is in the future")
     bundle = json.loads(last.content)
     pid = _patient_id(bundle)
     quantity = {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
@@ -201,7 +256,8 @@ def add_lab(db: Session, engine: Engine, user: User, now: datetime, c: Candidate
     if bundle.get("resourceType") == "Patient":
         bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": bundle}]}
     bundle.setdefault("entry", []).append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": obs})
-    return import_bundle(db, engine, user, now, c, json.dumps(bundle, ensure_ascii=False).encode(), kind="form")
+    content = json.dumps(bundle, ensure_ascii=False).encode()
+    return _store(db, engine, user, now, c, _readable(content, c), len(content), "form")
 
 
 def _patient_id(bundle: dict) -> str:
@@ -221,8 +277,10 @@ def _latest_screening(db: Session, c: Candidate) -> Screening | None:
                       .order_by(Screening.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def run_screening(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
+def run_screening(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
+                  seen: int | None = None) -> Screening:
     """Screen the candidate's current data with its cohort and dates."""
+    claim(db, c, seen)
     with _watch_signatures(db, c, user, now):
         s = _screen(db, engine, user, now, c)
     db.commit()
@@ -324,7 +382,7 @@ def state_of(db: Session, c: Candidate) -> State:
 
 
 def decide(db: Session, user: User, now: datetime, c: Candidate, criterion_id: str, decision: str,
-           reason: str) -> ReviewDecision:
+           reason: str, seen: int | None = None) -> ReviewDecision:
     """Resolve one ``review`` item of the current screening with a decision and a reason."""
     reason = (reason or "").strip()
     if decision not in DECISIONS:
@@ -333,6 +391,7 @@ def decide(db: Session, user: User, now: datetime, c: Candidate, criterion_id: s
         raise Invalid("a decision needs a reason")
     if len(reason) > MAX_REASON:
         raise Invalid(f"the reason is longer than {MAX_REASON} characters")
+    claim(db, c, seen)
     if c.disposition is not None:
         raise Conflict(f"{c.number} is {c.disposition}")
     st = state_of(db, c)
@@ -438,12 +497,14 @@ def meaning_text(c: Candidate, cohort: str, verdict: str) -> str:
     return f"I confirm that candidate {c.number} is not eligible for cohort {cohort} (screen failure)"
 
 
-def sign(db: Session, user: User, now: datetime, c: Candidate) -> Signature:
+def sign(db: Session, user: User, now: datetime, c: Candidate, seen: int | None = None) -> Signature:
     """Sign the current state (the caller has checked the signer's password).
 
     Raises:
-        Conflict: no screening for one cohort, missing data (``incomplete``) or undecided review items.
+        Conflict: ``seen`` is stale, no screening for one cohort, missing data (``incomplete``),
+            undecided review items, or a valid signature of this very state exists already.
     """
+    claim(db, c, seen)
     st = state_of(db, c)
     if st.screening is None or st.cohort is None:
         raise Conflict(f"{c.number} has no screening for one cohort: choose the cohort and screen first")
@@ -454,6 +515,10 @@ def sign(db: Session, user: User, now: datetime, c: Candidate) -> Signature:
         raise Conflict(f"cannot sign while the screening is {verdict}: collect the missing data first")
     if c.disposition is not None:
         raise Conflict(f"{c.number} is {c.disposition}")
+    signed = next((sig for sig in _signatures(db, c) if signature_state(sig, st)[0]), None)
+    if signed is not None:
+        raise Conflict(f"{c.number} is already signed for this state by {signed.user.username} at "
+                       f"{signed.signed_at.isoformat()}")
     snap = snapshot(st)
     text = canonical(snap)
     s = st.screening
@@ -477,10 +542,11 @@ def sign(db: Session, user: User, now: datetime, c: Candidate) -> Signature:
 
 # ---------------------------------------------------------------- disposition
 
-def enroll(db: Session, user: User, now: datetime, c: Candidate, subject_id: str) -> Candidate:
+def enroll(db: Session, user: User, now: datetime, c: Candidate, subject_id: str, seen: int | None = None) -> Candidate:
     subject_id = (subject_id or "").strip()
     if not subject_id or len(subject_id) > 40:
         raise Invalid("a subject id of 1 to 40 characters is needed")
+    claim(db, c, seen)
     status = status_of(db, c)
     if status != "eligible":
         raise Conflict(f"only an eligible candidate with a valid signature can be enrolled ({c.number} is {status})")
@@ -491,10 +557,11 @@ def enroll(db: Session, user: User, now: datetime, c: Candidate, subject_id: str
     return c
 
 
-def withdraw(db: Session, user: User, now: datetime, c: Candidate, reason: str) -> Candidate:
+def withdraw(db: Session, user: User, now: datetime, c: Candidate, reason: str, seen: int | None = None) -> Candidate:
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("withdrawing needs a reason")
+    claim(db, c, seen)
     status = status_of(db, c)
     if status in ("withdrawn", "enrolled"):
         raise Conflict(f"{c.number} is {status}")
@@ -567,7 +634,8 @@ def checklist(db: Session, c: Candidate) -> dict[str, Any]:
             "decision": d.decision, "reason": d.reason, "by": _user_public(d.user), "at": d.decided_at.isoformat()}})
     return {
         "candidate": {"number": c.number, "cohort": c.cohort, "as_of": _iso(c.as_of), "enrollment": _iso(c.enrollment),
-                      "infusion": _iso(c.infusion), "subject_id": c.subject_id, "status": status_of(db, c, st)},
+                      "infusion": _iso(c.infusion), "subject_id": c.subject_id, "status": status_of(db, c, st),
+                      "row_version": c.row_version},
         "data": _data_json(latest_data(db, c)),
         "screening": None if s is None else {
             "id": s.id, "cohort": s.cohort, "as_of": _iso(s.as_of), "enrollment": _iso(s.enrollment),

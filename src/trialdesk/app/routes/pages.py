@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from trialdesk.app import audit, workspace as ws
 from trialdesk.app.deps import (Auth, CanAudit, CanDecide, CanEnroll, CanManageUsers, CanRead, CanSelf, CanSign,
-                                CanWrite, NowDep, PERMISSIONS, RuntimeDep, SessionDep, current_auth)
+                                CanWrite, NowDep, PERMISSIONS, RuntimeDep, SeenVersion, SessionDep, current_auth)
 from trialdesk.app.errors import Invalid, NotAuthenticated, Throttled
 from trialdesk.app.models import ROLES, User
 from trialdesk.app.routes import api_audit
@@ -142,31 +142,32 @@ def workspace_page(number: str, request: Request, auth: CanRead, db: SessionDep,
 
 @router.post("/candidates/{number}/import")
 async def import_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
-                        bundle: Annotated[UploadFile, File()]) -> Response:
+                        bundle: Annotated[UploadFile, File()], seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
     content = await bundle.read(rt.settings.max_upload_bytes + 1)
     if len(content) > rt.settings.max_upload_bytes:
         raise Invalid(f"the file is over the limit of {rt.settings.max_upload_bytes} bytes")
-    await run_in_threadpool(ws.import_bundle, db, rt.engine, auth.user, now, c, content)
+    await run_in_threadpool(ws.import_bundle, db, rt.engine, auth.user, now, c, content, seen=seen)
     return back(f"/candidates/{c.number}")
 
 
 @router.post("/candidates/{number}/settings")
-def settings_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
+def settings_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
                     cohort: Annotated[str, Form(max_length=16)] = "", as_of: Annotated[str, Form(max_length=10)] = "",
                     enrollment: Annotated[str, Form(max_length=10)] = "",
                     infusion: Annotated[str, Form(max_length=10)] = "", reason: Text = "") -> Response:
     c = ws.candidate_by_number(db, number)
     changes = {"cohort": cohort or None, "as_of": _date(as_of, "screening date"),
                "enrollment": _date(enrollment, "enrollment date"), "infusion": _date(infusion, "infusion date")}
-    ws.update_candidate(db, rt.engine, auth.user, now, c, changes, reason or None)
+    ws.update_candidate(db, rt.engine, auth.user, now, c, changes, reason or None, seen=seen)
     return back(f"/candidates/{c.number}")
 
 
 @router.post("/candidates/{number}/screen")
-def screen_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep) -> Response:
+def screen_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
+                  seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
-    ws.run_screening(db, rt.engine, auth.user, now, c)
+    ws.run_screening(db, rt.engine, auth.user, now, c, seen=seen)
     return back(f"/candidates/{c.number}")
 
 
@@ -174,14 +175,14 @@ def screen_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, n
 def lab_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
                measure: Annotated[str, Form(max_length=40)], value: Annotated[float, Form()],
                unit: Annotated[str, Form(max_length=40)], when: Annotated[str, Form(max_length=10)],
-               reference_high: Annotated[str, Form(max_length=20)] = "") -> Response:
+               seen: SeenVersion, reference_high: Annotated[str, Form(max_length=20)] = "") -> Response:
     c = ws.candidate_by_number(db, number)
     try:
         high = float(reference_high) if reference_high else None
     except ValueError:
         raise Invalid("the reference range's upper limit is not a number") from None
     ws.add_lab(db, rt.engine, auth.user, now, c, measure, value, unit, _date(when, "result date") or now.date(),
-               high)
+               high, seen=seen)
     return back(f"/candidates/{c.number}")
 
 
@@ -200,33 +201,34 @@ def review_page(number: str, request: Request, auth: CanRead, db: SessionDep, rt
 @router.post("/candidates/{number}/decisions")
 def decision_submit(number: str, auth: CanDecide, db: SessionDep, now: NowDep,
                     criterion_id: Annotated[str, Form(max_length=60)], decision: Annotated[str, Form(max_length=10)],
-                    reason: Text) -> Response:
+                    reason: Text, seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
-    ws.decide(db, auth.user, now, c, criterion_id, decision, reason)
+    ws.decide(db, auth.user, now, c, criterion_id, decision, reason, seen=seen)
     return back(f"/candidates/{c.number}/review")
 
 
 @router.post("/candidates/{number}/sign")
 def sign_submit(number: str, request: Request, auth: CanSign, db: SessionDep, rt: RuntimeDep, now: NowDep,
-                password: Annotated[str, Form(max_length=1024)]) -> Response:
+                password: Annotated[str, Form(max_length=1024)], seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
     check_signer_password(db, rt, auth, password, request, now)
-    ws.sign(db, auth.user, now, c)
+    ws.sign(db, auth.user, now, c, seen=seen)
     return back(f"/candidates/{c.number}/review")
 
 
 @router.post("/candidates/{number}/enroll")
 def enroll_submit(number: str, auth: CanEnroll, db: SessionDep, now: NowDep,
-                  subject_id: Annotated[str, Form(max_length=40)]) -> Response:
+                  subject_id: Annotated[str, Form(max_length=40)], seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
-    ws.enroll(db, auth.user, now, c, subject_id)
+    ws.enroll(db, auth.user, now, c, subject_id, seen=seen)
     return back(f"/candidates/{c.number}/review")
 
 
 @router.post("/candidates/{number}/withdraw")
-def withdraw_submit(number: str, auth: CanWrite, db: SessionDep, now: NowDep, reason: Text) -> Response:
+def withdraw_submit(number: str, auth: CanWrite, db: SessionDep, now: NowDep, reason: Text,
+                    seen: SeenVersion) -> Response:
     c = ws.candidate_by_number(db, number)
-    ws.withdraw(db, auth.user, now, c, reason)
+    ws.withdraw(db, auth.user, now, c, reason, seen=seen)
     return back(f"/candidates/{c.number}")
 
 
