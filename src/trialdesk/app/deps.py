@@ -20,7 +20,7 @@ from trialdesk.app.security import SESSION_COOKIE, Passwords, csrf_ok, csrf_toke
 from trialdesk.app.settings import Settings
 from trialdesk.app.workspace import Engine
 
-__all__ = ["PERMISSIONS", "Auth", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
+__all__ = ["PERMISSIONS", "Auth", "CanAttest", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
            "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SeenVersion", "SessionDep", "allowed",
            "seen_version"]
 
@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "candidates:read": frozenset({"coordinator", "investigator", "monitor"}),
     "candidates:write": frozenset({"coordinator", "investigator"}),  # create, import, enter data, screen
     "review:decide": frozenset({"investigator"}),
+    "attest": frozenset({"investigator"}),                           # attestations entered by form
     "sign": frozenset({"investigator"}),
     "enroll": frozenset({"investigator"}),
     "audit:read": frozenset({"monitor"}),
@@ -159,6 +160,7 @@ CanCount = Annotated[Auth, Depends(allowed("counts:read"))]
 CanRead = Annotated[Auth, Depends(allowed("candidates:read"))]
 CanWrite = Annotated[Auth, Depends(allowed("candidates:write"))]
 CanDecide = Annotated[Auth, Depends(allowed("review:decide"))]
+CanAttest = Annotated[Auth, Depends(allowed("attest"))]
 CanSign = Annotated[Auth, Depends(allowed("sign"))]
 CanEnroll = Annotated[Auth, Depends(allowed("enroll"))]
 CanAudit = Annotated[Auth, Depends(allowed("audit:read"))]

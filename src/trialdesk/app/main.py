@@ -100,9 +100,10 @@ def _protocol(folder: Path | None) -> Protocol:
 
 def routers() -> list[tuple[str, APIRouter]]:
     """The application's routers with their prefixes (JSON API first, then pages)."""
-    from trialdesk.app.routes import api_audit, api_auth, api_candidates, api_users, pages
+    from trialdesk.app.routes import api_audit, api_auth, api_candidates, api_forms, api_users, pages, pages_forms
 
-    return [("/api", m.router) for m in (api_auth, api_users, api_candidates, api_audit)] + [("", pages.router)]
+    return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_audit)]
+            + [("", m.router) for m in (pages, pages_forms)])
 
 
 def routes() -> list[tuple[str, str, str | None]]:

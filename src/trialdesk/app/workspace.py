@@ -39,10 +39,10 @@ from trialdesk.patient.fhir.bundle import read_bundle
 from trialdesk.protocol.model import Protocol
 from trialdesk.site import ReferenceIntervals
 
-__all__ = ["ENGINE_VERSION", "STATUSES", "Engine", "add_lab", "candidate_by_number", "checklist", "claim",
+__all__ = ["ENGINE_VERSION", "STATUSES", "DataChange", "Engine", "add_lab", "candidate_by_number", "checklist", "claim",
            "create_candidate",
            "decide", "enroll", "import_bundle", "lab_measures", "run_screening", "screening_log", "sign",
-           "status_of", "update_candidate", "withdraw"]
+           "status_of", "store_form_data", "update_candidate", "withdraw"]
 
 try:
     ENGINE_VERSION = version("trialdesk")
@@ -199,8 +199,26 @@ def _readable(content: bytes, c: Candidate) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class DataChange:
+    """What a form entry or correction did, for its data version's audit record (no bundle content)."""
+
+    action: str  # enter | correct | remove
+    history_type: str
+    old: dict[str, Any]
+    new: dict[str, Any]
+    reason: str | None = None
+
+
+def store_form_data(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, content: bytes,
+                    change: DataChange) -> Screening:
+    """A form entry or correction (:mod:`trialdesk.app.forms`): the whole new bundle as the next data
+    version, after :func:`claim`."""
+    return _store(db, engine, user, now, c, _readable(content, c), len(content), "form", change)
+
+
 def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, text: str, size: int,
-           kind: str) -> Screening:
+           kind: str, change: DataChange | None = None) -> Screening:
     """The next data version and its screening, after :func:`claim`."""
     if c.disposition == "withdrawn":
         raise Conflict(f"{c.number} is withdrawn")
@@ -210,10 +228,12 @@ def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
     with _watch_signatures(db, c, user, now):
         db.add(dv)
         db.flush()
-        audit.append(db, at=now, actor=user, action="import" if kind == "upload" else "enter", history_type="+",
+        change = change or DataChange("import" if kind == "upload" else "enter", "+", {}, {})
+        audit.append(db, at=now, actor=user, action=change.action, history_type=change.history_type,
                      entity_type="data", entity_key=c.number,
-                     old=None if last is None else {"version": last.version, "sha256": last.sha256},
-                     new={"version": dv.version, "sha256": dv.sha256, "bytes": size, "kind": kind})
+                     old=None if last is None else {"version": last.version, "sha256": last.sha256, **change.old},
+                     new={"version": dv.version, "sha256": dv.sha256, "bytes": size, "kind": kind, **change.new},
+                     reason=change.reason)
         s = _screen(db, engine, user, now, c)
     db.commit()
     return s
@@ -232,9 +252,14 @@ def lab_measures(protocol: Protocol) -> dict[str, dict[str, str]]:
 def add_lab(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, measure: str, value: float,
             unit: str, when: date, reference_high: float | None = None, seen: int | None = None) -> Screening:
     """Add one lab result entered by form to the current bundle (a new data version) and re-screen."""
+    from trialdesk.app.forms import check_lab  # forms builds on this module
+
     measures = lab_measures(engine.protocol)
     if measure not in measures:
         raise Invalid(f"unknown measure {measure!r}: one of {', '.join(sorted(measures))}")
+    for number in (value, reference_high):
+        if number is not None:
+            check_lab(engine.protocol, measure, number, unit)
     if when > now.date():
         raise Invalid("the result date is in the future")
     claim(db, c, seen)

@@ -51,13 +51,15 @@ class PatientBuilder:
         return self.obs(LOINC, code, days_before, valueCodeableConcept={
             "coding": [{"system": SNOMED, "code": concept[0], "display": concept[1]}]})
 
-    def attest(self, code: str, value: bool, days_before: int = 1) -> dict:
+    def attest(self, code: str, value: bool, days_before: int = 1, performer: dict | None = None) -> dict:
         return self.obs(f"{TD}attestation", code, days_before, valueBoolean=value,
-                        performer=[{"display": "Dr. Investigator (PI)"}])
+                        performer=[performer or {"display": "Dr. Investigator (PI)"}])
 
-    def assessment(self, kind: str, items: list[str], days_before: int) -> dict:
+    def assessment(self, kind: str, items: list[str], days_before: int, absent: tuple[str, ...] = ()) -> dict:
+        """Components: ``items`` present (true); ``absent`` assessed and absent (false)."""
         return self.obs(f"{TD}assessment", kind, days_before, component=[
-            {"code": {"coding": [{"system": f"{TD}{kind}", "code": i}]}, "valueBoolean": True} for i in items])
+            {"code": {"coding": [{"system": f"{TD}{kind}", "code": i}]}, "valueBoolean": i not in absent}
+            for i in [*items, *absent]])
 
     def condition(self, system: str, code: str, display: str, onset: str, status: str = "active") -> dict:
         return self._add("Condition", {
@@ -65,16 +67,37 @@ class PatientBuilder:
                                            "code": status}]},
             "code": {"coding": [{"system": system, "code": code, "display": display}]}, "onsetDateTime": onset})
 
+    @staticmethod
+    def dosage(dose: float, unit: str = "mg", frequency: int = 1, period: float = 1, period_unit: str = "d",
+               route: tuple[str, str] | None = None) -> dict:
+        """One Dosage: ``dose`` ``unit`` ``frequency`` times per ``period`` ``period_unit``; route (SNOMED, display)."""
+        body: dict = {"timing": {"repeat": {"frequency": frequency, "period": period, "periodUnit": period_unit}},
+                      "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit, "system": UCUM, "code": unit}}]}
+        if route is not None:
+            body["route"] = {"coding": [{"system": SNOMED, "code": route[0], "display": route[1]}]}
+        return body
+
     def drug(self, system: str, code: str, display: str, start: str, end: str | None = None,
-             mg_per_day: float | None = None) -> dict:
+             mg_per_day: float | None = None, dosage: dict | None = None, text: str | None = None) -> dict:
+        """A MedicationStatement over [start, end] (no end: ongoing)."""
         body: dict = {"status": "active" if end is None else "completed",
-                      "medicationCodeableConcept": {"coding": [{"system": system, "code": code, "display": display}]},
+                      "medicationCodeableConcept": _drug_concept(system, code, display, text),
                       "effectivePeriod": {"start": start, **({"end": end} if end else {})}}
         if mg_per_day is not None:
-            body["dosage"] = [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                               "doseAndRate": [{"doseQuantity": {"value": mg_per_day, "unit": "mg", "system": UCUM,
-                                                                 "code": "mg"}}]}]
+            dosage = self.dosage(mg_per_day)
+        if dosage is not None:
+            body["dosage"] = [dosage]
         return self._add("MedicationStatement", body)
+
+    def prescription(self, system: str, code: str, display: str, start: str, end: str | None = None,
+                     dosage: dict | None = None, text: str | None = None) -> dict:
+        """A MedicationRequest authored on ``start``, valid until ``end`` (no end: ongoing)."""
+        body: dict = {"status": "active" if end is None else "completed", "intent": "order",
+                      "medicationCodeableConcept": _drug_concept(system, code, display, text), "authoredOn": start,
+                      "dispenseRequest": {"validityPeriod": {"start": start, **({"end": end} if end else {})}}}
+        if dosage is not None:
+            body["dosageInstruction"] = [dosage]
+        return self._add("MedicationRequest", body)
 
     def vaccine(self, cvx: str, display: str, days_before: int) -> dict:
         return self._add("Immunization", {"status": "completed", "occurrenceDateTime": self.day(days_before),
@@ -90,3 +113,5 @@ class PatientBuilder:
                 "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in self.resources]}
 
 
+def _drug_concept(system: str, code: str, display: str, text: str | None) -> dict:
+    return {"coding": [{"system": system, "code": code, "display": display}], **({"text": text} if text else {})}
