@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from trialdesk.cli.app_commands import register as register_app_commands
+from trialdesk.cli.followup import followup_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Eligibility screening for the CAR-NK trial in SLE and MDR-SRNS.")
@@ -250,6 +251,7 @@ def main() -> None:
 
 
 register_app_commands(app)
+app.add_typer(followup_app, name="followup")
 
 
 if __name__ == "__main__":

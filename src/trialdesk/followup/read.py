@@ -238,9 +238,9 @@ def _lab(where: str, test: str, raw: Any, visit_day: date) -> Lab:
     unit = _text(f"{where}.unit", f["unit"])
     value = _number(f"{where}.value", f["value"], 0)
     day = _date(f"{where}.date", f["date"]) if "date" in f else visit_day
+    canonical = to_canonical(f"{where}.unit", test, value, unit)
     limits = {k: to_canonical(f"{where}.{k}", test, _number(f"{where}.{k}", f[k], 0), unit) for k in ("low", "high") if k in f}
-    return Lab(test, day, to_canonical(f"{where}.unit", test, value, unit), f"{value:g} {unit}",
-               limits.get("low"), limits.get("high"))
+    return Lab(test, day, canonical, f"{value:g} {unit}", limits.get("low"), limits.get("high"))
 
 
 def _dose(where: str, raw: Any) -> Dose:
