@@ -8,6 +8,7 @@ investigator's; every entry and correction is in the audit trail with the reason
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
@@ -444,3 +445,48 @@ def test_forms_need_data_first(site, path):
         "medications": {"drug": "prednisone", "dose": 5, "unit": "mg", "route": "oral", "start": "2026-01-01"},
         "corrections": {"record": "Observation/x", "action": "remove", "reason": "x"}}[path])
     assert r.status_code == 409 and "import a bundle first" in r.json()["detail"]
+
+
+def test_correcting_the_patient_keeps_its_id_out_of_the_audit_trail(site):
+    number = start(site, sle_adult())
+    patient = resource(site, number, "Patient/sle-eligible")
+    r = site.client("coordinator").post(f"/api/candidates/{number}/corrections", json={
+        "record": "Patient/sle-eligible", "action": "replace", "reason": "birth date mistyped",
+        "resource": {**patient, "birthDate": "2022-05-01"}})
+    assert r.status_code == 200 and outcome(r.json(), "SLE-AGE") == "fail"  # 3 years old
+    [corrected] = audit_rows(site, "correct")
+    assert json.loads(corrected.old)["record"] == json.loads(corrected.new)["record"] == "Patient"
+    assert all("sle-eligible" not in (row.old or "") + (row.new or "") for row in audit_rows(site))
+
+
+class _Controls(HTMLParser):
+    """Every form control of a page, whether a <label> wraps it or names it, and every element id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth, self.controls, self.label_for, self.ids = 0, [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "label":
+            self.depth += 1
+            if "for" in a:
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append((a.get("name"), a.get("id"), self.depth > 0))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.depth -= 1
+
+
+def test_every_input_of_the_workspace_has_a_label_and_ids_are_unique(site):
+    number = start(site, sle_adult())
+    page = _Controls()
+    page.feed(site.client("investigator").get(f"/candidates/{number}").text)
+    unlabelled = [(name, id_) for name, id_, wrapped in page.controls if not wrapped and id_ not in page.label_for]
+    assert unlabelled == []
+    assert len(page.controls) > 60  # the forms are there
+    assert len(page.ids) == len(set(page.ids))

@@ -14,41 +14,31 @@ protocol (codes from its measures and value sets, plausible ranges, units, no fu
 - attestations (``urn:trialdesk:attestation``): by an investigator only, with the user as
   ``performer`` and the time of entry as ``issued``.
 
-Every resource carries ``meta.source = urn:trialdesk:form``. The bundle with the new or
-changed entry becomes the candidate's next data version (:func:`workspace.import_bundle`),
-never an in-place change; a correction or removal needs a reason. The audit record names the
-form, the resource and the sha256 of its old and new JSON, not their content.
+Each builder returns a :class:`Built`; :mod:`trialdesk.app.data_entry` adds it to the
+candidate's data as a new data version.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.orm import Session
 
-from trialdesk.app.audit import canonical, sha256_text
-from trialdesk.app.errors import Conflict, Invalid, PermissionDenied
-from trialdesk.app.models import Candidate, Screening, User
-from trialdesk.app.workspace import MAX_REASON, DataChange, Engine, claim, latest_data, store_form_data
+from trialdesk.app.errors import Invalid, PermissionDenied
+from trialdesk.app.models import User
 from trialdesk.calculators import eular_acr_2019, sledai_2k
 from trialdesk.calculators.units import convert
 from trialdesk.engine import ast
-from trialdesk.errors import CalculatorError, InputError, UnitError
+from trialdesk.errors import CalculatorError, UnitError
 from trialdesk.patient.fhir.builder import TD, PatientBuilder
-from trialdesk.patient.fhir.bundle import read_bundle
 from trialdesk.patient.fhir.dose import Dosage, daily_dose
 from trialdesk.protocol.model import Protocol
 from trialdesk.protocol.references import drug_valuesets, rule_nodes
 
-__all__ = ["ATTESTATION_LABELS", "FORM_SOURCE", "ROUTES", "SCALES", "Built", "attestation", "attestation_codes",
-           "check_lab", "choices", "correct", "drugs", "ecg", "enter", "eular", "medication", "performance", "records",
-           "sledai"]
+__all__ = ["ATTESTATION", "ATTESTATION_LABELS", "FORM_SOURCE", "ROUTES", "SCALES", "Built", "attestation",
+           "attestation_codes", "check_lab", "choices", "drugs", "ecg", "eular", "medication", "performance", "sledai"]
 
 FORM_SOURCE = "urn:trialdesk:form"
 ATTESTATION = f"{TD}attestation"
@@ -295,203 +285,6 @@ def attestation(protocol: Protocol, code: str, value: bool, when: date, user: Us
     obs = _builder(when).attest(code, value, 0, performer=performer)
     obs["issued"] = now.isoformat()
     return Built("attestation", [obs])
-
-
-# ---------------------------------------------------------------- the bundle
-
-def _current(db: Session, c: Candidate) -> dict:
-    dv = latest_data(db, c)
-    if dv is None:
-        raise Conflict("import a bundle first: form entries are added to the candidate's data")
-    bundle = json.loads(dv.content)
-    if bundle.get("resourceType") == "Patient":
-        bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": bundle}]}
-    bundle.setdefault("entry", [])
-    return bundle
-
-
-def _ref(resource: dict, k: int, ids: dict[str, int]) -> str:
-    """"Type/id" when the id is unique in the bundle, else "Type/#k" (its entry index)."""
-    plain = f"{resource.get('resourceType')}/{resource.get('id')}"
-    return plain if resource.get("id") and ids.get(plain) == 1 else f"{resource.get('resourceType')}/#{k}"
-
-
-def _refs(bundle: dict) -> list[tuple[str, dict]]:
-    resources = [e.get("resource") if isinstance(e, dict) and isinstance(e.get("resource"), dict) else {}
-                 for e in bundle["entry"]]
-    ids: dict[str, int] = {}
-    for r in resources:
-        if r.get("id"):
-            key = f"{r.get('resourceType')}/{r.get('id')}"
-            ids[key] = ids.get(key, 0) + 1
-    return [(_ref(r, k, ids), r) for k, r in enumerate(resources)]
-
-
-def _locate(bundle: dict, record: str) -> int:
-    for k, (ref, _) in enumerate(_refs(bundle)):
-        if ref == record:
-            return k
-    raise Conflict(f"{record} is not a record of the current data version (see the records list)")
-
-
-def _patient_ref(bundle: dict) -> str:
-    for _, r in _refs(bundle):
-        if r.get("resourceType") == "Patient":
-            return f"Patient/{r.get('id')}"
-    raise Invalid("the stored bundle has no Patient")  # pragma: no cover - read_bundle checked it
-
-
-def _is_attestation(resource: dict) -> bool:
-    return resource.get("resourceType") == "Observation" and any(
-        isinstance(c, dict) and c.get("system") == ATTESTATION
-        for c in (resource.get("code") or {}).get("coding") or [])
-
-
-def _digest(resource: dict | None) -> str | None:
-    return None if resource is None else sha256_text(canonical(resource))
-
-
-def _reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("a correction needs a reason")
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"the reason is longer than {MAX_REASON} characters")
-    return reason
-
-
-def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, bundle: dict, refs: list[str],
-           change: DataChange) -> Screening:
-    """Check that the new resources read cleanly, then store the bundle as the next data version."""
-    content = json.dumps(bundle, ensure_ascii=False).encode()
-    try:
-        record = read_bundle(content, c.number)
-    except InputError as exc:
-        raise Invalid(exc.message) from None
-    for issue in record.issues:
-        if issue.ref in refs:
-            raise Invalid(f"{issue.ref} could not be read: {issue.message}")
-    return store_form_data(db, engine, user, now, c, content, change)
-
-
-def enter(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, built: Built,
-          replaces: str | None = None, reason: str | None = None, seen: int | None = None) -> Screening:
-    """Add a form's resources to the current bundle as a new data version and screen again.
-
-    With ``replaces`` (a record of the current bundle, "Type/id" or "Type/#k"), the form's one
-    resource takes that record's place and id: a correction, which needs a ``reason``.
-
-    Raises:
-        Conflict: no data yet, ``seen`` is stale (:func:`workspace.claim`), or no such record.
-        PermissionDenied: a non-investigator corrects an attestation.
-        Invalid: no reason for a correction, or a record of another resource type.
-    """
-    if replaces is not None:
-        reason = _reason(reason)
-    claim(db, c, seen)
-    bundle = _current(db, c)
-    pid = _patient_ref(bundle)
-    resources = copy.deepcopy(built.resources)
-    for r in resources:
-        r["id"] = f"form-{uuid.uuid4().hex[:12]}"
-        r["meta"] = {"source": FORM_SOURCE}
-        r["subject" if "subject" in r else "patient"] = {"reference": pid}
-    if replaces is None:
-        bundle["entry"].extend({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r} for r in resources)
-        refs = [f"{r['resourceType']}/{r['id']}" for r in resources]
-        change = DataChange("enter", "+", {}, {"form": built.form, "resources": refs})
-        return _store(db, engine, user, now, c, bundle, refs, change)
-    if len(resources) != 1:
-        raise Invalid(f"the {built.form} form adds {len(resources)} records: it cannot replace one")
-    return _replace(db, engine, user, now, c, bundle, replaces, resources[0], reason or "", built.form)
-
-
-def correct(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, record: str, reason: str,
-            resource: dict | None = None, seen: int | None = None) -> Screening:
-    """Remove a record of the current bundle (``resource`` None) or replace it with ``resource``.
-
-    The result is a new data version; the old one stays stored. The replacement keeps the
-    record's type and id and is marked ``meta.source = urn:trialdesk:form``.
-    """
-    reason = _reason(reason)
-    claim(db, c, seen)
-    bundle = _current(db, c)
-    if resource is None:
-        k = _locate(bundle, record)
-        old = bundle["entry"][k].get("resource") or {}
-        if old.get("resourceType") == "Patient":
-            raise Invalid("the Patient cannot be removed (correct it instead)")
-        if _is_attestation(old) and user.role != "investigator":
-            raise PermissionDenied("only an investigator can remove an attestation")
-        del bundle["entry"][k]
-        change = DataChange("remove", "-", {"record": record, "sha256": _digest(old)}, {"record": None},
-                            reason)
-        return _store(db, engine, user, now, c, bundle, [], change)
-    if not isinstance(resource, dict):
-        raise Invalid("the replacement is not a FHIR resource (a JSON object)")
-    replacement = copy.deepcopy(resource)
-    meta = replacement.get("meta") if isinstance(replacement.get("meta"), dict) else {}
-    replacement["meta"] = {**meta, "source": FORM_SOURCE}
-    return _replace(db, engine, user, now, c, bundle, record, replacement, reason, "correction")
-
-
-def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, bundle: dict, record: str,
-             new: dict, reason: str, form: str) -> Screening:
-    k = _locate(bundle, record)
-    old = bundle["entry"][k].get("resource") or {}
-    if new.get("resourceType") != old.get("resourceType"):
-        raise Invalid(f"{record} is a {old.get('resourceType')}: it cannot be replaced by a "
-                      f"{new.get('resourceType')}")
-    if (_is_attestation(old) or _is_attestation(new)) and user.role != "investigator":
-        raise PermissionDenied("only an investigator can enter or correct an attestation")
-    if "id" in old:
-        new["id"] = old["id"]
-    else:
-        new.pop("id", None)
-    if new.get("resourceType") == "Observation" and old.get("resourceType") == "Observation":
-        new["status"] = "corrected" if new.get("status") in (None, "final", "amended", "corrected") else new["status"]
-    bundle["entry"][k] = {**bundle["entry"][k], "resource": new}
-    ref = _refs(bundle)[k][0]
-    change = DataChange("correct", "~", {"record": record, "sha256": _digest(old)},
-                        {"record": ref, "sha256": _digest(new), "form": form}, reason)
-    return _store(db, engine, user, now, c, bundle, [ref], change)
-
-
-# ---------------------------------------------------------------- read model
-
-def records(db: Session, c: Candidate) -> dict[str, Any]:
-    """The current data version's records: ref, type, what, date, source (form or import), resource."""
-    dv = latest_data(db, c)
-    if dv is None:
-        return {"version": None, "records": []}
-    bundle = _current(db, c)
-    out = []
-    for ref, r in _refs(bundle):
-        out.append({"record": ref, "type": r.get("resourceType"), "what": _what(r), "date": _when(r),
-                    "source": "form" if (r.get("meta") or {}).get("source") == FORM_SOURCE else "import",
-                    "attestation": _is_attestation(r), "resource": r})
-    return {"version": dv.version, "records": out}
-
-
-def _what(r: dict) -> str:
-    concept = r.get("code") or r.get("medicationCodeableConcept") or r.get("vaccineCode") or {}
-    if r.get("resourceType") == "Patient":
-        return "patient"
-    if not isinstance(concept, dict):
-        return ""
-    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
-    return str(concept.get("text") or next((c.get("display") or c.get("code") for c in codings), "") or "")
-
-
-def _when(r: dict) -> str | None:
-    for key in ("effectiveDateTime", "onsetDateTime", "performedDateTime", "occurrenceDateTime", "authoredOn",
-                "dateTime", "recordedDate", "issued"):
-        if isinstance(r.get(key), str):
-            return r[key][:10]
-    for key in ("effectivePeriod", "performedPeriod", "period"):
-        if isinstance(r.get(key), dict) and isinstance(r[key].get("start"), str):
-            return r[key]["start"][:10]
-    return None
 
 
 def choices(protocol: Protocol) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from trialdesk.app import forms, workspace as ws
+from trialdesk.app import data_entry, forms, workspace as ws
 from trialdesk.app.deps import (Auth, CanAttest, CanRead, CanWrite, NowDep, Runtime, RuntimeDep, SeenVersion,
                                 SessionDep)
 from trialdesk.app.errors import Invalid
@@ -23,14 +23,14 @@ router = APIRouter(tags=["data entry"])
 def _enter(db: Session, rt: Runtime, auth: Auth, now: datetime, number: str, built: forms.Built,
            body: CorrectableIn, seen: int | None) -> dict:
     c = ws.candidate_by_number(db, number)
-    forms.enter(db, rt.engine, auth.user, now, c, built, body.replaces, body.reason, seen)
+    data_entry.enter(db, rt.engine, auth.user, now, c, built, body.replaces, body.reason, seen)
     return ws.checklist(db, c)
 
 
 @router.get("/candidates/{number}/records")
 def records(number: str, auth: CanRead, db: SessionDep) -> dict:
     """The records of the current data version (record id, type, what, date, form or import), to correct."""
-    listed = forms.records(db, ws.candidate_by_number(db, number))
+    listed = data_entry.records(db, ws.candidate_by_number(db, number))
     return {**listed, "records": [{k: v for k, v in r.items() if k != "resource"} for r in listed["records"]]}
 
 
@@ -92,5 +92,5 @@ def correction(number: str, body: CorrectionIn, auth: CanWrite, db: SessionDep, 
     if (body.action == "replace") != (body.resource is not None):
         raise Invalid("'replace' needs the corrected resource; 'remove' takes none")
     c = ws.candidate_by_number(db, number)
-    forms.correct(db, rt.engine, auth.user, now, c, body.record, body.reason, body.resource, seen)
+    data_entry.correct(db, rt.engine, auth.user, now, c, body.record, body.reason, body.resource, seen)
     return ws.checklist(db, c)

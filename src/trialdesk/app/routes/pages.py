@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from trialdesk.app import audit, forms, workspace as ws
+from trialdesk.app import audit, data_entry, forms, workspace as ws
 from trialdesk.app.deps import (Auth, CanAudit, CanDecide, CanEnroll, CanManageUsers, CanRead, CanSelf, CanSign,
                                 CanWrite, NowDep, PERMISSIONS, RuntimeDep, SeenVersion, SessionDep, current_auth)
 from trialdesk.app.errors import Invalid, NotAuthenticated, Throttled
@@ -138,7 +138,7 @@ def workspace_page(number: str, request: Request, auth: CanRead, db: SessionDep,
     return render(request, "workspace.html", auth, c=c, w=ws.checklist(db, c), meta=_criteria_meta(rt),
                   cohorts=rt.engine.protocol.cohorts, labs=ws.lab_measures(rt.engine.protocol),
                   max_upload=rt.settings.max_upload_bytes, entry=forms.choices(rt.engine.protocol),
-                  records=forms.records(db, c))
+                  records=data_entry.records(db, c))
 
 
 @router.post("/candidates/{number}/import")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from trialdesk.app import forms, workspace as ws
+from trialdesk.app import data_entry, forms, workspace as ws
 from trialdesk.app.deps import Auth, CanAttest, CanWrite, NowDep, Runtime, RuntimeDep, SeenVersion, SessionDep
 from trialdesk.app.errors import Invalid
 from trialdesk.app.routes.pages import Text, _date
@@ -42,7 +42,7 @@ def _required_date(value: str, name: str) -> date:
 def _enter(db: Session, rt: Runtime, auth: Auth, now: datetime, number: str, built: forms.Built, replaces: str,
            reason: str, seen: int | None, section: str) -> Response:
     c = ws.candidate_by_number(db, number)
-    forms.enter(db, rt.engine, auth.user, now, c, built, replaces.strip() or None, reason or None, seen)
+    data_entry.enter(db, rt.engine, auth.user, now, c, built, replaces.strip() or None, reason or None, seen)
     return RedirectResponse(f"/candidates/{c.number}#{section}", status_code=303)
 
 
@@ -116,5 +116,5 @@ def correction(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now:
         except ValueError as exc:
             raise Invalid(f"the corrected resource is not JSON: {exc}") from None
     c = ws.candidate_by_number(db, number)
-    forms.correct(db, rt.engine, auth.user, now, c, record, reason, replacement, seen)
+    data_entry.correct(db, rt.engine, auth.user, now, c, record, reason, replacement, seen)
     return RedirectResponse(f"/candidates/{c.number}#records", status_code=303)
