@@ -49,10 +49,13 @@ def _read(path: Path, protocol):  # type: ignore[no-untyped-def]
     from trialdesk.followup.read import read_followup
 
     try:
-        return read_followup(path, protocol)
+        followup = read_followup(path, protocol)
     except FollowupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    for issue in followup.issues:
+        typer.echo(f"warning: {issue}", err=True)
+    return followup
 
 
 @followup_app.command("schedule")

@@ -17,9 +17,9 @@ from trialdesk.followup.outcome import NOT_MET, Outcome, judged
 from trialdesk.followup.records import FollowUp, Subject
 from trialdesk.protocol.model import Protocol, Schedule
 
-#: schedule item -> the lab tests or records that show it was collected on a day
-_EVIDENCE = {"sledai-2k": "assessment", "upcr": "upcr", "cd19": "cd19", "igg": "igg", "chemistry": "creatinine",
-             "con-meds": "con-meds"}
+#: schedule item -> the lab test (or "assessment") that shows it was recorded on an unscheduled day;
+#: an unscheduled visit reports no medication review, so no steroid dose
+_EVIDENCE = {"sledai-2k": "assessment", "upcr": "upcr", "cd19": "cd19", "igg": "igg", "chemistry": "creatinine"}
 
 
 @dataclass(frozen=True)
@@ -93,17 +93,8 @@ def _collected(subject: Subject, schedule: Schedule, visit_id: str, day: date) -
     """The items the visit should have collected (scheduled) or did record (unscheduled)."""
     if visit_id != "unscheduled":
         return set(schedule.visit(visit_id).items(subject.cohort))
-    found = set()
-    for item, test in _EVIDENCE.items():
-        if test == "assessment":
-            present = subject.assessment(day) is not None
-        elif test == "con-meds":
-            present = False  # an unscheduled visit reports no medication review
-        else:
-            present = subject.lab(test, day) is not None
-        if present:
-            found.add(item)
-    return found
+    return {item for item, test in _EVIDENCE.items()
+            if (subject.assessment(day) if test == "assessment" else subject.lab(test, day)) is not None}
 
 
 def _summary(subject: Subject, schedule: Schedule, as_of: date) -> list[Outcome]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,23 +42,28 @@ def read_followup(path: Path | str, protocol: Protocol) -> FollowUp:
         raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise FollowupError(str(path), f"cannot read: {exc}") from None
-    return parse_followup(raw, protocol)
+    return parse_followup(raw, protocol, path.parent)
 
 
-def parse_followup(raw: Any, protocol: Protocol) -> FollowUp:
-    """The :class:`FollowUp` in an already-parsed YAML/JSON document."""
+def parse_followup(raw: Any, protocol: Protocol, base: Path | None = None) -> FollowUp:
+    """The :class:`FollowUp` in an already-parsed YAML/JSON document.
+
+    ``base`` is the folder that a subject's ``fhir`` bundle path is relative to.
+    """
     if protocol.schedule is None:
         raise FollowupError("protocol", f"{protocol.id} has no schedule.yaml")
     f = _fields("file", raw, {"protocol", "subjects"}, {"protocol", "subjects"})
     if f["protocol"] != protocol.id:
         raise FollowupError("protocol", f"the file follows {f['protocol']!r}, not {protocol.id!r}")
-    subjects = tuple(_subject(f"subjects[{i}]", s, protocol) for i, s in enumerate(_list("subjects", f["subjects"])))
+    issues: list[str] = []
+    subjects = tuple(_subject(f"subjects[{i}]", s, protocol, base, issues)
+                     for i, s in enumerate(_list("subjects", f["subjects"])))
     seen: set[str] = set()
     for i, s in enumerate(subjects):
         if s.id in seen:
             raise FollowupError(f"subjects[{i}].id", f"duplicate subject id {s.id!r}")
         seen.add(s.id)
-    return FollowUp(protocol.id, subjects)
+    return FollowUp(protocol.id, subjects, tuple(issues))
 
 
 def _fields(where: str, raw: Any, allowed: set[str], required: set[str] = frozenset()) -> dict:
@@ -112,9 +118,9 @@ def _code(raw: Any) -> str:
     return {True: "yes", False: "no"}.get(raw, raw) if isinstance(raw, bool) else str(raw)
 
 
-def _subject(where: str, raw: Any, protocol: Protocol) -> Subject:
+def _subject(where: str, raw: Any, protocol: Protocol, base: Path | None, issues: list[str]) -> Subject:
     f = _fields(where, raw, {"id", "cohort", "sex", "birth_date", "infusion", "visits", "doses", "medications",
-                             "medications_complete_through", "adverse_events", "last_contact"},
+                             "medications_complete_through", "adverse_events", "last_contact", "fhir"},
                 {"id", "cohort", "sex", "birth_date", "infusion", "visits"})
     sid = _text(f"{where}.id", f["id"])
     if f["cohort"] not in protocol.cohorts:
@@ -137,14 +143,17 @@ def _subject(where: str, raw: Any, protocol: Protocol) -> Subject:
             raise FollowupError(f"{where}.visits[{i}].visit", f"visit {vid!r} is recorded twice")
         else:
             visits[vid] = day
+    medications = [_medication(f"{where}.medications[{i}]", m)
+                   for i, m in enumerate(_list(f"{where}.medications", f.get("medications", [])))]
+    if "fhir" in f:
+        _merge_fhir(f"{where}.fhir", f["fhir"], base, protocol, f, birth, parts, medications, issues)
     meds_through = f.get("medications_complete_through")
     return Subject(
         id=sid, cohort=f["cohort"], sex=f["sex"], birth_date=birth, infusion=infusion, visits=visits,
         unscheduled=tuple(unscheduled),
         doses=tuple(_dose(f"{where}.doses[{i}]", d) for i, d in enumerate(_list(f"{where}.doses", f.get("doses", [])))),
         vitals=tuple(parts["vitals"]), labs=tuple(parts["labs"]), assessments=tuple(parts["assessments"]),
-        medications=tuple(_medication(f"{where}.medications[{i}]", m)
-                          for i, m in enumerate(_list(f"{where}.medications", f.get("medications", [])))),
+        medications=tuple(medications),
         medications_complete_through=None if meds_through is None
         else _date(f"{where}.medications_complete_through", meds_through),
         adverse_events=tuple(_adverse_event(f"{where}.adverse_events[{i}]", a)
@@ -152,6 +161,54 @@ def _subject(where: str, raw: Any, protocol: Protocol) -> Subject:
         graded=tuple(parts["graded"]),
         last_contact=None if f.get("last_contact") is None else _date(f"{where}.last_contact", f["last_contact"]),
     )
+
+
+def _merge_fhir(where: str, raw: Any, base: Path | None, protocol: Protocol, f: dict, birth: date,
+                parts: dict[str, list], medications: list[Medication], issues: list[str]) -> None:
+    """Add the labs, vitals, SLEDAI-2K and medications of the subject's FHIR bundle (followup.fhir).
+
+    The bundle's patient must have the file's sex and birth date. A lab the file
+    also gives for the same day keeps the file's value; a SLEDAI-2K that differs
+    from the file's on the same day is an error.
+    """
+    from trialdesk.errors import InputError
+    from trialdesk.followup.fhir import from_record
+    from trialdesk.patient.fhir.bundle import read_bundle
+
+    if base is None:
+        raise FollowupError(where, "a bundle path is relative to the follow-up file; read the file from disk")
+    path = base / _text(where, raw)
+    try:
+        record = read_bundle(path.read_bytes(), str(path))
+    except (OSError, InputError) as exc:
+        raise FollowupError(where, f"cannot read the FHIR bundle: {exc}") from None
+    patient = record.patient
+    if patient.gender != f["sex"] or patient.birth_date != birth:
+        raise FollowupError(where, f"the bundle's patient ({patient.gender}, born {patient.birth_date}) is not "
+                                   f"this subject ({f['sex']}, born {birth})")
+    data = from_record(record, protocol)
+    label = f"{where} ({f['id']})"
+    issues.extend(f"{label}: {text}" for text in data.issues)
+    given = {(x.test, x.day) for x in parts["labs"]}
+    for lab in data.labs:
+        if (lab.test, lab.day) in given:
+            issues.append(f"{label}: {lab.test} of {lab.day} is also in the file; the file's value is used")
+        else:
+            parts["labs"].append(lab)
+    parts["vitals"].extend(data.vitals)
+    by_day = {a.day: i for i, a in enumerate(parts["assessments"])}
+    for a in data.assessments:
+        if a.day not in by_day:
+            if f["cohort"] == "SLE":
+                parts["assessments"].append(a)
+            continue
+        mine = parts["assessments"][by_day[a.day]]
+        if mine.sledai is None:
+            parts["assessments"][by_day[a.day]] = replace(mine, sledai=a.sledai)
+        elif set(mine.sledai) != set(a.sledai or ()):
+            raise FollowupError(where, f"the SLEDAI-2K of {a.day} in the bundle ({', '.join(a.sledai or ()) or 'none'}) "
+                                       f"differs from the file's ({', '.join(mine.sledai) or 'none'})")
+    medications.extend(data.medications)
 
 
 def _visit(where: str, raw: Any, protocol: Protocol, birth: date, cohort: str, parts: dict[str, list]) -> tuple[str, date]:

@@ -219,7 +219,8 @@ class Subject:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """A follow-up file: the protocol it follows and its subjects."""
+    """A follow-up file: the protocol it follows, its subjects, and data that could not be used."""
 
     protocol: str
     subjects: tuple[Subject, ...] = field(default_factory=tuple)
+    issues: tuple[str, ...] = ()
