@@ -24,6 +24,10 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/auth/logout"): EVERYONE,
     ("GET", "/api/auth/me"): EVERYONE,
     ("GET", "/api/protocol"): EVERYONE,
+    ("GET", "/api/protocol/versions"): EVERYONE,
+    ("POST", "/api/protocol/versions"): {IN},
+    ("GET", "/api/protocol/versions/{version_id}/preview"): {IN},
+    ("POST", "/api/protocol/versions/{version_id}/activate"): {IN},
     ("GET", "/api/counts"): EVERYONE,
     ("GET", "/api/users"): {AD},
     ("POST", "/api/users"): {AD},
@@ -77,6 +81,10 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/audit"): {MO},
     ("GET", "/users"): {AD},
     ("POST", "/users"): {AD},
+    ("GET", "/protocol"): EVERYONE,
+    ("POST", "/protocol"): {IN},
+    ("GET", "/protocol/versions/{version_id}"): {IN},
+    ("POST", "/protocol/versions/{version_id}/activate"): {IN},
 }
 
 JSON_BODIES = {
@@ -126,7 +134,7 @@ def test_the_table_covers_every_route():
 
 
 def _request(client: TestClient, method: str, path: str, csrf: str | None):
-    url = path.replace("{number}", "S-0001").replace("{username}", "coordinator")
+    url = path.replace("{number}", "S-0001").replace("{username}", "coordinator").replace("{version_id}", "1")
     headers = {"X-CSRF-Token": csrf} if csrf and path.startswith("/api") else {}
     if path.endswith("/screenings"):
         return client.request(method, url, content=example("sle-old-seizure"), headers=headers)

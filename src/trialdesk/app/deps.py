@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from trialdesk.app.errors import Invalid, NotAuthenticated, PermissionDenied
 from trialdesk.app.models import User
+from trialdesk.app.protocol_versions import ActiveProtocol
 from trialdesk.app.security import SESSION_COOKIE, Passwords, csrf_ok, csrf_token, session_for
 from trialdesk.app.settings import Settings
 from trialdesk.app.workspace import Engine
 
-__all__ = ["PERMISSIONS", "Auth", "CanAttest", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
+__all__ = ["PERMISSIONS", "Auth", "CanAmend", "CanAttest", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
            "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SeenVersion", "SessionDep", "allowed",
            "seen_version"]
 
@@ -36,19 +37,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "enroll": frozenset({"investigator"}),
     "audit:read": frozenset({"monitor"}),
     "users:manage": frozenset({"admin"}),
+    "protocol:amend": frozenset({"investigator"}),                   # load, preview and apply a protocol version
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
 class Runtime:
-    """What every request shares: settings, database, password hasher, screening engine, clock."""
+    """What every request shares: settings, database, password hasher, protocol versions, clock."""
 
     settings: Settings
     sessions: sessionmaker
     passwords: Passwords
-    engine: Engine
+    protocols: ActiveProtocol
     clock: Callable[[], datetime]
+
+    @property
+    def engine(self) -> Engine:
+        """The screening engine with the site's active protocol version (looked up on each use)."""
+        return self.protocols.engine()
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -165,3 +172,4 @@ CanSign = Annotated[Auth, Depends(allowed("sign"))]
 CanEnroll = Annotated[Auth, Depends(allowed("enroll"))]
 CanAudit = Annotated[Auth, Depends(allowed("audit:read"))]
 CanManageUsers = Annotated[Auth, Depends(allowed("users:manage"))]
+CanAmend = Annotated[Auth, Depends(allowed("protocol:amend"))]

@@ -20,10 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trialdesk.app.db import make_engine, session_factory, upgrade
 from trialdesk.app.deps import Runtime
 from trialdesk.app.errors import AppError, NotAuthenticated
+from trialdesk.app.protocol_versions import ActiveProtocol, ProtocolRefused, ensure_initial
 from trialdesk.app.security import Passwords
-from trialdesk.app.settings import Settings
-from trialdesk.app.workspace import ENGINE_VERSION, Engine
-from trialdesk.protocol.load import load
+from trialdesk.app.settings import Settings, SettingsError
+from trialdesk.app.workspace import ENGINE_VERSION
+from trialdesk.protocol.load import default_path, load
 from trialdesk.protocol.model import Protocol
 from trialdesk.site import load_reference_intervals
 
@@ -100,10 +101,11 @@ def _protocol(folder: Path | None) -> Protocol:
 
 def routers() -> list[tuple[str, APIRouter]]:
     """The application's routers with their prefixes (JSON API first, then pages)."""
-    from trialdesk.app.routes import api_audit, api_auth, api_candidates, api_forms, api_users, pages, pages_forms
+    from trialdesk.app.routes import (api_audit, api_auth, api_candidates, api_forms, api_protocol, api_users, pages,
+                                      pages_forms, pages_protocol)
 
-    return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_audit)]
-            + [("", m.router) for m in (pages, pages_forms)])
+    return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_audit, api_protocol)]
+            + [("", m.router) for m in (pages, pages_forms, pages_protocol)])
 
 
 def routes() -> list[tuple[str, str, str | None]]:
@@ -131,7 +133,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     Runs the database migrations first (unless ``settings.run_migrations`` is false).
 
     Raises:
-        SettingsError: no secret key outside demo mode.
+        SettingsError: no secret key outside demo mode; a configured protocol that fails lint.
     """
     settings = (settings or Settings()).checked()
     engine = make_engine(settings.database_url)
@@ -139,8 +141,17 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         upgrade(engine)
     protocol = _protocol(settings.protocol_dir)
     intervals = load_reference_intervals(settings.reference_intervals) if settings.reference_intervals else None
-    runtime = Runtime(settings=settings, sessions=session_factory(engine), passwords=Passwords(settings),
-                      engine=Engine(protocol, intervals), clock=clock or utcnow)
+    clock = clock or utcnow
+    sessions = session_factory(engine)
+    protocols = ActiveProtocol(sessions, intervals)
+    protocols.seed(protocol)
+    try:
+        with sessions() as db:  # the configured protocol is the initial version of a new site
+            ensure_initial(db, protocol, settings.protocol_dir or default_path(), clock())
+    except ProtocolRefused as exc:
+        raise SettingsError(f"the configured protocol cannot be the site's initial version: {exc.message}") from None
+    runtime = Runtime(settings=settings, sessions=sessions, passwords=Passwords(settings), protocols=protocols,
+                      clock=clock)
 
     app = FastAPI(title="trialdesk site application", version=ENGINE_VERSION,
                   description="Screening workspace, investigator review and e-signature, screening log and "
@@ -158,7 +169,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):  # type: ignore[no-untyped-def]
         if request.url.path.startswith("/api"):
-            return JSONResponse({"detail": exc.message}, exc.status_code)
+            problems = {"problems": exc.problems} if isinstance(exc, ProtocolRefused) else {}
+            return JSONResponse({"detail": exc.message, **problems}, exc.status_code)
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse("/login", 303)
         return pages.error_page(request, exc.status_code, exc.message)

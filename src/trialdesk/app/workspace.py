@@ -41,7 +41,8 @@ from trialdesk.site import ReferenceIntervals
 
 __all__ = ["ENGINE_VERSION", "STATUSES", "DataChange", "Engine", "add_lab", "candidate_by_number", "checklist", "claim",
            "create_candidate",
-           "decide", "enroll", "import_bundle", "lab_measures", "run_screening", "screening_log", "sign",
+           "decide", "enroll", "evaluate", "import_bundle", "lab_measures", "run_screening", "screen_again",
+           "screening_log", "sign",
            "status_of", "store_form_data", "update_candidate", "withdraw"]
 
 try:
@@ -312,10 +313,17 @@ def run_screening(db: Session, engine: Engine, user: User, now: datetime, c: Can
     return s
 
 
-def _screen(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
-    dv = latest_data(db, c)
-    if dv is None:
-        raise Conflict(f"no data for {c.number}: import a FHIR bundle first")
+def screen_again(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
+    """Screen the candidate again within the caller's transaction, which commits (a protocol
+    amendment re-screens every open candidate at once)."""
+    claim(db, c)
+    with _watch_signatures(db, c, user, now):
+        return _screen(db, engine, user, now, c)
+
+
+def evaluate(engine: Engine, user: User | None, now: datetime, c: Candidate, dv: DataVersion) -> Screening:
+    """The screening of data version ``dv`` with the candidate's cohort and dates, not stored
+    (``user`` may be None only for a screening that is never stored, e.g. a preview)."""
     record = read_bundle(dv.content.encode("utf-8"), c.number)
     as_of = c.as_of or now.date()
     result = screen(engine.protocol, record, as_of, enrollment=c.enrollment, infusion=c.infusion, cohort=c.cohort,
@@ -324,10 +332,18 @@ def _screen(db: Session, engine: Engine, user: User, now: datetime, c: Candidate
     chosen = _cohort_result(obj, c.cohort)
     overall = chosen["overall"] if chosen else ("not_screened" if not obj["results"] else "choose_cohort")
     p = engine.protocol
-    s = Screening(candidate_id=c.id, data_version_id=dv.id, cohort=chosen["cohort"] if chosen else None,
-                  as_of=as_of, enrollment=c.enrollment, infusion=c.infusion, overall=overall, result=canonical(obj),
-                  protocol_id=p.id, protocol_version=p.version, protocol_sha256=p.sha256,
-                  engine_version=ENGINE_VERSION, created_at=now, created_by=user.id)
+    return Screening(candidate_id=c.id, data_version_id=dv.id, cohort=chosen["cohort"] if chosen else None,
+                     as_of=as_of, enrollment=c.enrollment, infusion=c.infusion, overall=overall,
+                     result=canonical(obj), protocol_id=p.id, protocol_version=p.version, protocol_sha256=p.sha256,
+                     engine_version=ENGINE_VERSION, created_at=now, created_by=user.id if user else None)
+
+
+def _screen(db: Session, engine: Engine, user: User, now: datetime, c: Candidate) -> Screening:
+    dv = latest_data(db, c)
+    if dv is None:
+        raise Conflict(f"no data for {c.number}: import a FHIR bundle first")
+    s = evaluate(engine, user, now, c, dv)
+    obj, p, as_of, overall = json.loads(s.result), engine.protocol, s.as_of, s.overall
     db.add(s)
     db.flush()
     audit.append(db, at=now, actor=user, action="screen", history_type="+", entity_type="screening",
@@ -389,8 +405,9 @@ class State:
         return [k["id"] for k in self.cohort["criteria"] if k["outcome"] == "review" and k["id"] not in self.decisions]
 
 
-def state_of(db: Session, c: Candidate) -> State:
-    s = _latest_screening(db, c)
+def state_of(db: Session, c: Candidate, screening: Screening | None = None) -> State:
+    """The candidate's current state, or the state it would have with ``screening`` (unsaved) as the latest."""
+    s = screening or _latest_screening(db, c)
     if s is None:
         return State(c, None, latest_data(db, c), None, None, {})
     result = json.loads(s.result)

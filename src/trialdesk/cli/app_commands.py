@@ -124,10 +124,14 @@ def create_user(**kwargs):  # type: ignore[no-untyped-def]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve``, ``audit verify``, ``users add``, ``backup`` and ``restore`` to the ``trialdesk`` command."""
+    """Add ``serve``, ``audit verify``, ``users add``, ``backup``, ``restore`` and ``protocol`` to the ``trialdesk``
+    command."""
     app.command("serve")(serve)
     app.add_typer(audit_app, name="audit")
     app.add_typer(users_app, name="users")
     from trialdesk.cli import backup_commands
 
     backup_commands.register(app)
+    from trialdesk.cli.protocol_commands import protocol_app
+
+    app.add_typer(protocol_app, name="protocol")
