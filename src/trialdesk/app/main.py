@@ -21,6 +21,7 @@ from trialdesk.app.db import make_engine, session_factory, upgrade
 from trialdesk.app.deps import Runtime
 from trialdesk.app.errors import AppError, NotAuthenticated
 from trialdesk.app.protocol_versions import ActiveProtocol, ProtocolRefused, ensure_initial
+from trialdesk.app.schemas import ERROR_RESPONSES
 from trialdesk.app.security import Passwords
 from trialdesk.app.settings import Settings, SettingsError
 from trialdesk.app.workspace import ENGINE_VERSION
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     from trialdesk.app.routes import pages
 
     for prefix, router in routers():
-        app.include_router(router, prefix=prefix)
+        app.include_router(router, prefix=prefix, responses=ERROR_RESPONSES if prefix == "/api" else None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(AppError)

@@ -7,11 +7,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trialdesk.app.users import USERNAME
+
 Role = Literal["coordinator", "investigator", "monitor", "admin"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """An error answer: ``detail`` says what is wrong and where (text, or FastAPI's list of
+    located validation errors for a request that does not fit the schema)."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: str | list[dict[str, Any]]
+
+
+#: Documented for every API operation (any of them can meet the log-in, role, CSRF and size checks).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {status: {"model": Problem, "description": text} for status, text in (
+    (400, "The request body cannot be parsed"), (401, "Not logged in, or the session ended"),
+    (403, "The role may not, or a CSRF token or password is wrong"),
+    (404, "No such candidate, user or record"), (409, "Not possible in the current state, or changed since read"),
+    (413, "The request body is over the size limit"), (422, "Invalid input: where and why"),
+    (429, "Too many failed log-ins or password entries"))}
 
 
 class LoginIn(Strict):
@@ -33,7 +52,7 @@ class LoginOut(BaseModel):
 
 
 class UserCreate(Strict):
-    username: str = Field(max_length=64)
+    username: str = Field(max_length=64, pattern=USERNAME.pattern)
     display_name: str = Field("", max_length=200)
     role: Role
     password: str = Field(min_length=10, max_length=1024)

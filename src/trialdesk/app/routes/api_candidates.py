@@ -94,7 +94,8 @@ def current_screening(number: str, auth: CanRead, db: SessionDep) -> dict:
     return ws.screen_json(db, ws.candidate_by_number(db, number))
 
 
-@router.get("/candidates/{number}/bundle")
+@router.get("/candidates/{number}/bundle", responses={200: {"description": "The FHIR R4 Bundle", "content": {
+    "application/fhir+json": {"schema": {"type": "object"}}}}})
 def bundle(number: str, auth: CanRead, db: SessionDep, now: NowDep) -> JSONResponse:
     """The candidate's current FHIR bundle (an export: recorded in the audit trail)."""
     c = ws.candidate_by_number(db, number)
