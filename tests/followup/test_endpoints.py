@@ -273,3 +273,15 @@ def test_steroid_dose_unknown_after_the_medication_list_ends():
     for endpoint in ("steroid-dose", "lldas", "doris-remission"):
         assert r.at("m2").get(endpoint).status == NOT_EVALUABLE
     assert r.at("d28").get("steroid-dose").status == VALUE
+
+
+def test_implausible_values_are_not_evaluable_not_a_crash():
+    # UPCR 450 typed as g/g (it was mg/mmol) is beyond ipna-response's plausibility limit (50 g/g);
+    # a lower limit of 0 cannot grade a decrease (CTCAE needs LLN > 0)
+    def edit(s):
+        _visit(s, "d28")["labs"]["upcr"] = {"value": 450, "unit": "g/g"}
+        _visit(s, "d7")["labs"]["platelets"] = {"value": 60, "unit": "10^9/L", "low": 0}
+    r = _edited("SRNS-01", edit)
+    status = r.at("d28").get("ipna-status")
+    assert status.status == NOT_EVALUABLE and "not plausible" in status.missing[0]
+    assert "platelets of 2026-01-22" in r.summary_of("worst-cytopenia").detail

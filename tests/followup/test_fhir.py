@@ -94,3 +94,8 @@ def test_sledai_from_the_bundle_fills_the_file_assessment(tmp_path):
     assert (merged.sledai, merged.pga) == (("low-complement",), 0.4)  # arthritis was assessed absent
     with pytest.raises(FollowupError, match="differs from the file's"):
         read({"pga": 0.4, "sledai": ["rash"]})
+    # an unknown descriptor: the whole assessment is left out (dropping one could understate activity)
+    bundle["entry"][-1]["resource"]["component"].append(
+        {"code": {"coding": [{"system": "urn:trialdesk:sledai-2k", "code": "headache"}]}, "valueBoolean": True})
+    (tmp_path / "p1.json").write_text(json.dumps(bundle))
+    assert read({"pga": 0.4}).assessment(date(2026, 2, 9)).sledai is None

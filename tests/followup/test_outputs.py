@@ -69,6 +69,7 @@ def test_figures_are_written(tmp_path):
     svg = (tmp_path / "t.svg").read_text()
     assert "SLE-01 (SLE), infusion 2026-01-12" in svg and "Cytokine release syndrome G2" in svg
     assert "Alanine aminotransferase increased G3" in svg
+    assert "ALT G3, NEUT G2" in svg  # the day-7 laboratory toxicity, graded by CTCAE v5
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "SRNS-03 (SRNS)" in (tmp_path / "s.svg").read_text()
 

@@ -34,6 +34,7 @@ def _first_visit_labs(raw):
     (lambda r: _first_visit_labs(r).update(cd19={"value": 150, "unit": "g/L"}), "labs.cd19.unit", "count unit"),
     (lambda r: _first_visit_labs(r).update(alt={"value": -3, "unit": "U/L"}), "labs.alt.value", "outside"),
     (lambda r: r["subjects"][0]["visits"][0].update(pga=3.5), "visits[0].pga", "outside 0 to 3"),
+    (lambda r: r["subjects"][0]["visits"][0]["vitals"].update(weight=0), "vitals.weight", "outside 1 to 400"),
     (lambda r: r["subjects"][0]["visits"][0]["bilag"].update(renal="F"), "bilag.renal", "one of A, B"),
     (lambda r: r["subjects"][0]["visits"][0].update(sledai=["headache"]), "visits[0].sledai", "unknown SLEDAI-2K"),
     (lambda r: r["subjects"][3]["visits"][0].update(pga=1), "subjects[3].visits[0].pga", "SLE subjects only"),

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from trialdesk.calculators.sledai_2k import BY_CODE as SLEDAI_CODES
 from trialdesk.calculators.units import convert
 from trialdesk.engine.match import Matcher, is_systemic
 from trialdesk.errors import CalculatorError, FollowupError
-from trialdesk.followup.records import LAB_TESTS, DiseaseAssessment, Lab, Medication, Vitals
+from trialdesk.followup.records import LAB_TESTS, VITALS, DiseaseAssessment, Lab, Medication, Vitals
 from trialdesk.followup.read import to_canonical
 from trialdesk.patient.model import LOINC, Observation, PatientRecord
 from trialdesk.protocol.model import Protocol
@@ -79,10 +80,13 @@ def from_record(record: PatientRecord, protocol: Protocol) -> FhirData:
         elif any((c.system, c.code) == SLEDAI_CODE for c in o.codes):
             present = tuple(sorted({c.code for comp in o.components if comp.value_bool
                                     for c in comp.codes if c.system == "urn:trialdesk:sledai-2k"}))
-            if o.components:
-                out.assessments.append(DiseaseAssessment(o.date, sledai=present))
-            else:
+            unknown = sorted(set(present) - SLEDAI_CODES.keys())
+            if not o.components:
                 out.issues.append(f"{o.ref}: SLEDAI-2K without descriptor components is not used")
+            elif unknown:  # dropping a descriptor could understate activity: the whole score is left out
+                out.issues.append(f"{o.ref}: unknown SLEDAI-2K descriptor(s) {unknown}; the assessment is not used")
+            else:
+                out.assessments.append(DiseaseAssessment(o.date, sledai=present))
     mapped = LAB_CODES.keys() | VITAL_CODES.keys()
     out.issues += [f"{i.ref}: {i.message}; not used" for i in record.issues
                    if any(c.system == LOINC and c.code in mapped for c in i.codes)]
@@ -115,11 +119,15 @@ def _vitals(o: Observation, out: FhirData) -> None:
         name, spellings, canonical = VITAL_CODES[code]
         try:
             if canonical is not None:
-                values[name] = convert(value, unit or "", canonical)
+                number = convert(value, unit or "", canonical)
             elif unit in spellings:
-                values[name] = value
+                number = value
             else:
                 raise CalculatorError(f"unit {unit!r}; expected {', '.join(sorted(spellings))}")
+            sign = VITALS[name]
+            if not sign.low <= number <= sign.high:
+                raise CalculatorError(f"{number:g} {sign.unit} is outside {sign.low:g} to {sign.high:g}")
+            values[name] = number
         except CalculatorError as exc:
             out.issues.append(f"{o.ref}: {name}: {exc}; not used")
     if values:

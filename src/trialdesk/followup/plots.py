@@ -12,6 +12,8 @@ from pathlib import Path
 
 from trialdesk.followup.evaluate import SubjectReport
 from trialdesk.followup.outcome import MET
+from trialdesk.followup.records import LAB_TESTS
+from trialdesk.followup.safety import lab_grades
 from trialdesk.followup.sle import sledai
 from trialdesk.population.prescreen import atomic_write
 
@@ -59,13 +61,14 @@ def draw_timeline(report: SubjectReport, out: Path, dlt_window_days: int, cd19_b
     cd_days, cd_values = _lab_series(report, "cd19")
     panels.append(("CD19+ (/uL)", lambda ax: (ax.plot(cd_days, cd_values, "o-", color="#33a02c"),
                                               ax.axhline(cd19_below, ls=":", color="k", lw=1),
-                                              ax.set_yscale("symlog", linthresh=10))))
+                                              ax.set_yscale("symlog", linthresh=10), ax.set_ylim(bottom=0))))
     ig_days, ig_values = _lab_series(report, "igg")
     panels.append(("IgG (g/L)", lambda ax: (ax.plot(ig_days, ig_values, "o-", color="#b15928"),
                                             ax.axhline(igg_severe, ls=":", color="#d9534f", lw=1))))
     doses = [(v.study_day, o.value) for v in report.visits if (o := v.get("steroid-dose")) and o.value is not None]
     panels.append(("prednisone-eq. (mg/day)",
-                   lambda ax: ax.step([d for d, _ in doses], [v for _, v in doses], "o-", where="post", color="#e31a1c")))
+                   lambda ax: (ax.step([d for d, _ in doses], [v for _, v in doses], "o-", where="post", color="#e31a1c"),
+                               ax.set_ylim(bottom=0))))
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(9, 1.6 * (len(panels) + 1) + 0.6), sharex=True)
     _events(axes[0], report)
     for ax, (label, draw) in zip(axes[1:], panels):
@@ -85,15 +88,24 @@ def draw_timeline(report: SubjectReport, out: Path, dlt_window_days: int, cd19_b
 
 
 def _events(ax, report: SubjectReport) -> None:  # type: ignore[no-untyped-def]
-    """CRS and ICANS grades per assessment day, and adverse events as bars coloured by grade."""
+    """CRS and ICANS grades per assessment day, CTCAE grades of lab results, adverse events as bars."""
     s = report.subject
-    rows = {"CRS": 2, "ICANS": 1, "AE": 0}
+    rows = {"CRS": 3, "ICANS": 2, "lab (CTCAE)": 1, "AE": 0}
     for g in s.graded:
-        y = rows[g.kind.upper()]
+        y = rows[g.kind.upper()]  # CRS or ICANS
         ax.scatter(s.study_day(g.day), y, color=GRADE_COLOURS[g.grade], s=30, zorder=3, edgecolor="k", lw=0.3)
         if g.grade:
             ax.annotate(f"G{g.grade}", (s.study_day(g.day), y), textcoords="offset points", xytext=(0, 5),
                         ha="center", fontsize=6)
+    by_day: dict[int, list[tuple[int, str]]] = {}
+    for g in lab_grades(s):
+        if g.grade:
+            by_day.setdefault(s.study_day(g.lab.day), []).append((g.grade, LAB_TESTS[g.lab.test].sdtm))
+    for x, graded in by_day.items():  # one marker per day, coloured by the worst grade
+        graded.sort(reverse=True)
+        ax.scatter(x, 1, color=GRADE_COLOURS[graded[0][0]], s=30, zorder=3, edgecolor="k", lw=0.3)
+        ax.annotate(", ".join(f"{code} G{grade}" for grade, code in graded), (x, 1), textcoords="offset points",
+                    xytext=(0, 5), ha="center", fontsize=6)
     last = max([d for _, d in s.visit_dates()] + [s.infusion])
     for i, a in enumerate(sorted(s.adverse_events, key=lambda a: a.onset)):
         start, end = s.study_day(a.onset), s.study_day(a.resolved or last)
@@ -101,7 +113,7 @@ def _events(ax, report: SubjectReport) -> None:  # type: ignore[no-untyped-def]
         ax.annotate(f"{a.term} G{a.grade}", (start, 0), textcoords="offset points", xytext=(0, -9 - 8 * (i % 3)),
                     fontsize=6)
     ax.set_yticks(list(rows.values()), list(rows))
-    ax.set_ylim(-1.4, 2.6)
+    ax.set_ylim(-1.4, 3.6)
 
 
 def draw_swimmer(reports: list[SubjectReport], out: Path, dlt_window_days: int) -> None:

@@ -223,7 +223,8 @@ def _visit(where: str, raw: Any, protocol: Protocol, birth: date, cohort: str, p
     day = _date(f"{where}.date", f["date"])
     if "vitals" in f:
         values = _fields(f"{where}.vitals", f["vitals"], set(VITALS))
-        parts["vitals"].append(Vitals(day, {k: _number(f"{where}.vitals.{k}", x, 0) for k, x in values.items()}))
+        parts["vitals"].append(Vitals(day, {k: _number(f"{where}.vitals.{k}", x, VITALS[k].low, VITALS[k].high)
+                                            for k, x in values.items()}))
     for test, lab in _fields(f"{where}.labs", f.get("labs", {}), set(LAB_TESTS)).items():
         parts["labs"].append(_lab(f"{where}.labs.{test}", test, lab, day))
     sle_keys = {"sledai", "pga", "bilag", "hemolytic_anemia", "gi_activity"} & set(f)

@@ -55,15 +55,25 @@ BILAG_DOMAINS = ("constitutional", "mucocutaneous", "neuropsychiatric", "musculo
 BILAG_GRADES = ("A", "B", "C", "D", "E")
 MEDICATION_KINDS = ("glucocorticoid", "immunosuppressant", "biologic", "antimalarial")
 DOSE_KINDS = ("lymphodepletion", "car-nk")
-VITALS = {  # field -> (SDTM VSTESTCD, label, unit)
-    "temperature": ("TEMP", "Temperature", "C"),
-    "systolic": ("SYSBP", "Systolic Blood Pressure", "mmHg"),
-    "diastolic": ("DIABP", "Diastolic Blood Pressure", "mmHg"),
-    "heart_rate": ("PULSE", "Pulse Rate", "beats/min"),
-    "respiratory_rate": ("RESP", "Respiratory Rate", "breaths/min"),
-    "spo2": ("OXYSAT", "Oxygen Saturation", "%"),
-    "weight": ("WEIGHT", "Weight", "kg"),
-    "height": ("HEIGHT", "Height", "cm"),
+class VitalSign(NamedTuple):
+    """A vital sign: SDTM VSTESTCD and VSTEST, unit, plausible range (weight, height, SpO2 as protocol.yaml)."""
+
+    sdtm: str
+    label: str
+    unit: str
+    low: float
+    high: float
+
+
+VITALS: dict[str, VitalSign] = {
+    "temperature": VitalSign("TEMP", "Temperature", "C", 25, 45),
+    "systolic": VitalSign("SYSBP", "Systolic Blood Pressure", "mmHg", 30, 300),
+    "diastolic": VitalSign("DIABP", "Diastolic Blood Pressure", "mmHg", 10, 200),
+    "heart_rate": VitalSign("PULSE", "Pulse Rate", "beats/min", 10, 300),
+    "respiratory_rate": VitalSign("RESP", "Respiratory Rate", "breaths/min", 2, 120),
+    "spo2": VitalSign("OXYSAT", "Oxygen Saturation", "%", 30, 100),
+    "weight": VitalSign("WEIGHT", "Weight", "kg", 1, 400),
+    "height": VitalSign("HEIGHT", "Height", "cm", 30, 250),
 }
 
 

@@ -24,6 +24,7 @@ from trialdesk.calculators.crs_astct import SOURCE as ASTCT_SOURCE
 from trialdesk.calculators.ctcae_v5 import SOURCE as CTCAE_SOURCE
 from trialdesk.calculators.ctcae_v5 import TERMS, ctcae_v5
 from trialdesk.calculators.base import CalcResult
+from trialdesk.errors import CalculatorError
 from trialdesk.followup.outcome import VALUE, Outcome, judged, not_evaluable
 from trialdesk.followup.records import Lab, Subject
 
@@ -66,7 +67,10 @@ def lab_grades(subject: Subject, through: date | None = None) -> list[LabGrade]:
         if term.baseline:
             before = subject.latest_lab(lab.test, subject.infusion)
             base = before.value if before is not None else None
-        out.append(LabGrade(lab, term.name, ctcae_v5(CTCAE_TERM[lab.test], lab.value, limit, base)))
+        try:
+            out.append(LabGrade(lab, term.name, ctcae_v5(CTCAE_TERM[lab.test], lab.value, limit, base)))
+        except CalculatorError as exc:
+            out.append(LabGrade(lab, term.name, None, f"a usable {lab.test} of {lab.day} ({exc})"))
     return out
 
 

@@ -116,11 +116,12 @@ def vs_rows(study: str, reports: list[SubjectReport]) -> list[dict[str, object]]
         seq = 0
         for v in sorted(s.vitals, key=lambda v: v.day):
             for name, value in v.values.items():
-                code, label, unit = VITALS[name]
+                sign = VITALS[name]
                 seq += 1
                 rows.append({"STUDYID": study, "DOMAIN": "VS", "USUBJID": _usubjid(study, s), "VSSEQ": seq,
-                             "VSTESTCD": code, "VSTEST": label, "VSORRES": f"{value:g}", "VSORRESU": unit,
-                             "VSSTRESN": f"{value:g}", "VSSTRESU": unit, "VISIT": _visit_on(s, v.day),
+                             "VSTESTCD": sign.sdtm, "VSTEST": sign.label, "VSORRES": f"{value:g}",
+                             "VSORRESU": sign.unit, "VSSTRESN": f"{value:g}", "VSSTRESU": sign.unit,
+                             "VISIT": _visit_on(s, v.day),
                              "VSDTC": v.day.isoformat(), "VSDY": study_day(s, v.day)})
     return rows
 

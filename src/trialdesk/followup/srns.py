@@ -52,7 +52,10 @@ def ipna_status(subject: Subject, day: date, days_needed: int, before: dict[date
         return not_evaluable(name, IPNA_SOURCE, [f"serum albumin on {day} (UPCR {upcr.value:g} g/g > "
                                                  f"{COMPLETE_MAX_G_G:g} g/g: statuses other than complete remission are "
                                                  "graded with albumin)"])
-    result = ipna_response(series, albumin.value, previous)
+    try:
+        result = ipna_response(series, albumin.value, previous)
+    except CalculatorError as exc:
+        return not_evaluable(name, IPNA_SOURCE, [f"a plausible UPCR and albumin on {day} ({exc})"])
     return Outcome(name, VALUE, f"{result.extra['status']}: {result.equation}", IPNA_SOURCE, float(result.value))
 
 
