@@ -294,6 +294,11 @@ class ActiveProtocol:
         self._cache[protocol.sha256] = protocol
 
     def engine(self) -> Engine:
+        with self._sessions.kw["bind"].connect() as conn:  # a plain connection: cheaper than a session
+            sha = conn.execute(select(ProtocolVersion.sha256).where(ProtocolVersion.active)).scalar_one_or_none()
+        found = self._cache.get(sha) if sha else None
+        if found is not None:
+            return Engine(found, self._intervals)
         with self._sessions() as db:
             return self.engine_for(db, active_version(db))
 
