@@ -65,6 +65,7 @@ def previous(subject: Subject, day: date) -> DiseaseAssessment | None:
 
 
 def sledai(a: DiseaseAssessment) -> int:
+    """The SLEDAI-2K total of an assessment (0 when no descriptor is present)."""
     return int(score(a.sledai or ()).value)
 
 
@@ -72,13 +73,13 @@ def sledai_change(subject: Subject, day: date) -> Outcome:
     """SLEDAI-2K at ``day`` minus baseline (negative = improvement)."""
     name = "sledai-2k-change"
     now, base = subject.assessment(day), baseline(subject)
-    missing = _need(now is not None and now.sledai is not None, f"SLEDAI-2K on {day}",
-                    base is not None, "baseline SLEDAI-2K (on or before the infusion)")
-    if missing:
-        return not_evaluable(name, SLEDAI_SOURCE, missing)
-    b, n = sledai(base), sledai(now)  # type: ignore[arg-type]
-    return Outcome(name, VALUE, f"SLEDAI-2K {n} on {day} - {b} at baseline {base.day} = {n - b:+d}",  # type: ignore[union-attr]
-                   SLEDAI_SOURCE, float(n - b))
+    if now is None or now.sledai is None or base is None:
+        return not_evaluable(name, SLEDAI_SOURCE, _need(now is not None and now.sledai is not None,
+                                                        f"SLEDAI-2K on {day}", base is not None,
+                                                        "baseline SLEDAI-2K (on or before the infusion)"))
+    b, n = sledai(base), sledai(now)
+    detail = f"SLEDAI-2K {n} on {day} - {b} at baseline {base.day} = {n - b:+d}"
+    return Outcome(name, VALUE, detail, SLEDAI_SOURCE, float(n - b))
 
 
 def sri4(subject: Subject, day: date) -> Outcome:
@@ -97,16 +98,19 @@ def sri4(subject: Subject, day: date) -> Outcome:
         absent = [d for d in BILAG_DOMAINS if d not in (a.bilag or {})]
         if absent:
             missing.append(f"BILAG-2004 {', '.join(absent)} ({label})")
-    if missing:
+    if missing or base.pga is None or now.pga is None or base.bilag is None or now.bilag is None:
         return not_evaluable(name, SRI4_SOURCE, missing)
-    drop = sledai(base) - sledai(now)
-    new_a = [d for d in BILAG_DOMAINS if now.bilag[d] == "A" and base.bilag[d] != "A"]  # type: ignore[index]
-    new_b = [d for d in BILAG_DOMAINS if now.bilag[d] == "B" and base.bilag[d] in "CDE"]  # type: ignore[index]
-    rise = round(now.pga - base.pga, 9)  # type: ignore[operator]
-    parts = [(drop >= SRI4_SLEDAI_DROP, f"SLEDAI-2K {sledai(base)} -> {sledai(now)} (drop {drop}, needs >= {SRI4_SLEDAI_DROP})"),
-             (not new_a and len(new_b) <= 1, f"new BILAG A: {', '.join(new_a) or 'none'}; new BILAG B: "
-                                              f"{', '.join(new_b) or 'none'} (needs no A and <= 1 B)"),
-             (rise < SRI4_PGA_RISE, f"PGA {fmt(base.pga)} -> {fmt(now.pga)} (change {rise:+g}, needs < +{SRI4_PGA_RISE})")]  # type: ignore[arg-type]
+    b, n = sledai(base), sledai(now)
+    new_a = [d for d in BILAG_DOMAINS if now.bilag[d] == "A" and base.bilag[d] != "A"]
+    new_b = [d for d in BILAG_DOMAINS if now.bilag[d] == "B" and base.bilag[d] in ("C", "D", "E")]
+    rise = round(now.pga - base.pga, 9)
+    parts = [
+        (b - n >= SRI4_SLEDAI_DROP, f"SLEDAI-2K {b} -> {n} (drop {b - n}, needs >= {SRI4_SLEDAI_DROP})"),
+        (not new_a and len(new_b) <= 1, f"new BILAG A: {', '.join(new_a) or 'none'}; new BILAG B: "
+                                         f"{', '.join(new_b) or 'none'} (needs no A and <= 1 B)"),
+        (rise < SRI4_PGA_RISE, f"PGA {fmt(base.pga)} -> {fmt(now.pga)} (change {rise:+g}, "
+                               f"needs < +{SRI4_PGA_RISE})"),
+    ]
     return judged(name, SRI4_SOURCE, all(ok for ok, _ in parts), _explain(parts))
 
 
@@ -119,7 +123,8 @@ def lldas(subject: Subject, day: date, weight_window_days: int) -> Outcome:
     missing = list(dose.missing)
     if now is None:
         return not_evaluable(name, source, [f"assessment on {day}", *missing])
-    for label, value in (("SLEDAI-2K", now.sledai), ("PGA", now.pga), ("haemolytic anaemia (yes/no)", now.hemolytic_anemia),
+    for label, value in (("SLEDAI-2K", now.sledai), ("PGA", now.pga),
+                         ("haemolytic anaemia (yes/no)", now.hemolytic_anemia),
                          ("GI activity (yes/no)", now.gi_activity)):
         if value is None:
             missing.append(f"{label} on {day}")
@@ -128,28 +133,27 @@ def lldas(subject: Subject, day: date, weight_window_days: int) -> Outcome:
     weight = weight_near(subject, day, weight_window_days) if child else None
     if child and weight is None:
         missing.append(f"body weight within {weight_window_days} days of {day} (for mg/kg/day)")
-    if missing:
+    if missing or now.sledai is None or now.pga is None or before is None or dose.mg is None:
         return not_evaluable(name, source, missing)
-    present = set(now.sledai)  # type: ignore[arg-type]
-    total = sledai(now)
+    total, present = sledai(now), set(now.sledai)
     major = sorted(present & MAJOR_ORGAN)
-    new = sorted(present - set(before.sledai))  # type: ignore[union-attr, arg-type]
+    new = sorted(present - set(before.sledai or ()))
     parts = [
-        (total <= LLDAS_SLEDAI_MAX and not major, f"SLEDAI-2K {total} (needs <= {LLDAS_SLEDAI_MAX}), major-organ "
-                                                  f"activity: {', '.join(major) or 'none'}"),
+        (total <= LLDAS_SLEDAI_MAX and not major,
+         f"SLEDAI-2K {total} (needs <= {LLDAS_SLEDAI_MAX}), major-organ activity: {', '.join(major) or 'none'}"),
         (not now.hemolytic_anemia and not now.gi_activity,
-         f"haemolytic anaemia {'yes' if now.hemolytic_anemia else 'no'}, GI activity {'yes' if now.gi_activity else 'no'}"),
-        (not new, f"new activity since {before.day}: {', '.join(new) or 'none'}"),  # type: ignore[union-attr]
-        (now.pga <= LLDAS_PGA_MAX, f"PGA {fmt(now.pga)} (needs <= {LLDAS_PGA_MAX:g})"),  # type: ignore[arg-type, operator]
+         f"haemolytic anaemia {_yes(now.hemolytic_anemia)}, GI activity {_yes(now.gi_activity)}"),
+        (not new, f"new activity since {before.day}: {', '.join(new) or 'none'}"),
+        (now.pga <= LLDAS_PGA_MAX, f"PGA {fmt(now.pga)} (needs <= {LLDAS_PGA_MAX:g})"),
     ]
-    if child:
-        kg, weighed = weight  # type: ignore[misc]
-        per_kg = round(dose.mg / kg, 9)  # type: ignore[operator]
-        parts.append((per_kg <= CLLDAS_PRED_MAX_MG_KG and dose.mg <= LLDAS_PRED_MAX_MG,  # type: ignore[operator]
+    if weight is not None:
+        kg, weighed = weight
+        per_kg = round(dose.mg / kg, 9)
+        parts.append((per_kg <= CLLDAS_PRED_MAX_MG_KG and dose.mg <= LLDAS_PRED_MAX_MG,
                       f"{dose.detail} = {fmt(per_kg)} mg/kg/day at {fmt(kg)} kg ({weighed}) "
                       f"(needs <= {CLLDAS_PRED_MAX_MG_KG} mg/kg/day and <= {LLDAS_PRED_MAX_MG:g} mg/day)"))
     else:
-        parts.append((dose.mg <= LLDAS_PRED_MAX_MG, f"{dose.detail} (needs <= {LLDAS_PRED_MAX_MG:g} mg/day)"))  # type: ignore[operator]
+        parts.append((dose.mg <= LLDAS_PRED_MAX_MG, f"{dose.detail} (needs <= {LLDAS_PRED_MAX_MG:g} mg/day)"))
     return judged(name, source, all(ok for ok, _ in parts), _explain(parts))
 
 
@@ -174,25 +178,31 @@ def _doris(name: str, source: str, subject: Subject, day: date, drug_free: bool)
     others = other_immunosuppression(subject, day) if drug_free else []
     if others is None and not dose.missing:
         missing.append(f"medication list complete on {day}")
-    if missing:
+    if missing or now is None or now.sledai is None or now.pga is None or dose.mg is None or others is None:
         return not_evaluable(name, source, missing)
-    clinical = sorted(set(now.sledai) - SEROLOGY)  # type: ignore[union-attr, arg-type]
+    clinical = sorted(set(now.sledai) - SEROLOGY)
     clinical_score = sum(BY_CODE[c].weight for c in clinical)
-    serology = sorted(set(now.sledai) & SEROLOGY)  # type: ignore[union-attr, arg-type]
-    parts = [(clinical_score == 0, f"clinical SLEDAI {clinical_score} ({', '.join(clinical) or 'no clinical descriptor'}; "
-                                   f"serology {', '.join(serology) or 'none'}, allowed)"),
-             (now.pga < DORIS_PGA_BELOW, f"PGA {fmt(now.pga)} (needs < {DORIS_PGA_BELOW})")]  # type: ignore[union-attr, operator, arg-type]
+    serology = sorted(set(now.sledai) & SEROLOGY)
+    parts = [
+        (clinical_score == 0, f"clinical SLEDAI {clinical_score} ({', '.join(clinical) or 'no clinical descriptor'}; "
+                              f"serology {', '.join(serology) or 'none'}, allowed)"),
+        (now.pga < DORIS_PGA_BELOW, f"PGA {fmt(now.pga)} (needs < {DORIS_PGA_BELOW})"),
+    ]
     if drug_free:
         parts.append((dose.mg == 0, f"{dose.detail} (needs none)"))
-        parts.append((not others, f"immunosuppressants/biologics: {', '.join(others or []) or 'none'} (needs none)"))
+        parts.append((not others, f"immunosuppressants/biologics: {', '.join(others) or 'none'} (needs none)"))
     else:
-        parts.append((dose.mg <= DORIS_PRED_MAX_MG, f"{dose.detail} (needs <= {DORIS_PRED_MAX_MG:g} mg/day)"))  # type: ignore[operator]
+        parts.append((dose.mg <= DORIS_PRED_MAX_MG, f"{dose.detail} (needs <= {DORIS_PRED_MAX_MG:g} mg/day)"))
     return judged(name, source, all(ok for ok, _ in parts), _explain(parts))
 
 
 def _need(*pairs: object) -> list[str]:
     """The labels whose condition is false, from (condition, label) pairs given flat."""
     return [str(label) for ok, label in zip(pairs[::2], pairs[1::2]) if not ok]
+
+
+def _yes(flag: bool | None) -> str:
+    return "yes" if flag else "no"
 
 
 def _explain(parts: list[tuple[bool, str]]) -> str:
