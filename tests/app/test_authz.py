@@ -52,6 +52,10 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/candidates/{number}/medications"): {CO, IN},
     ("POST", "/api/candidates/{number}/attestations"): {IN},
     ("POST", "/api/candidates/{number}/corrections"): {CO, IN},
+    ("GET", "/api/candidates/{number}/milestones"): {CO, IN, MO},
+    ("GET", "/api/screening-log/export.csv"): {CO, IN, MO},
+    ("GET", "/api/screening-log/export.xlsx"): {CO, IN, MO},
+    ("GET", "/api/screening-log/flow.svg"): {CO, IN, MO},
     ("GET", "/api/audit"): {MO},
     ("GET", "/api/audit/verify"): {MO},
     ("GET", "/api/audit/export.csv"): {MO},
@@ -78,6 +82,8 @@ EXPECTED: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/candidates/{number}/medications"): {CO, IN},
     ("POST", "/candidates/{number}/attestations"): {IN},
     ("POST", "/candidates/{number}/corrections"): {CO, IN},
+    ("GET", "/candidates/{number}/milestones"): {CO, IN, MO},
+    ("POST", "/candidates/{number}/milestones"): {CO, IN},
     ("GET", "/audit"): {MO},
     ("GET", "/users"): {AD},
     ("POST", "/users"): {AD},
@@ -124,6 +130,8 @@ FORMS = {
                                          "start": "2026-01-01"},
     "/candidates/{number}/attestations": {"code": "labs-not-significant", "value": "yes"},
     "/candidates/{number}/corrections": {"record": "Observation/none", "action": "remove", "reason": "matrix"},
+    "/candidates/{number}/milestones": {"enrollment": "2026-03-04", "lymphodepletion": "2026-03-06",
+                                        "infusion": "2026-03-09"},
     "/users": {"username": "matrix.form", "role": "monitor", "password": "matrix-password-2"},
 }
 

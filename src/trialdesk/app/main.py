@@ -102,11 +102,13 @@ def _protocol(folder: Path | None) -> Protocol:
 
 def routers() -> list[tuple[str, APIRouter]]:
     """The application's routers with their prefixes (JSON API first, then pages)."""
-    from trialdesk.app.routes import (api_audit, api_auth, api_candidates, api_forms, api_protocol, api_users, pages,
-                                      pages_forms, pages_protocol)
+    from trialdesk.app.routes import (api_audit, api_auth, api_candidates, api_forms, api_milestones, api_protocol,
+                                      api_screening_log, api_users, pages, pages_forms, pages_milestones,
+                                      pages_protocol)
 
-    return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_audit, api_protocol)]
-            + [("", m.router) for m in (pages, pages_forms, pages_protocol)])
+    return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_milestones,
+                                          api_screening_log, api_audit, api_protocol)]
+            + [("", m.router) for m in (pages, pages_forms, pages_milestones, pages_protocol)])
 
 
 def routes() -> list[tuple[str, str, str | None]]:

@@ -94,7 +94,7 @@ def milestone_checks(db: Session, engine: Engine, c: Candidate, today: date) -> 
                           "data_version": signed_screening.data_version.version},
             "data": {"version": dv.version, "sha256": dv.sha256},
             "protocol": {"id": p.id, "version": p.version, "sha256": p.sha256}, "engine_version": ENGINE_VERSION,
-            "milestones": out}
+            "protocol_changed": p.sha256 != sig.protocol_sha256, "milestones": out}
 
 
 def _cohort(result: dict, cohort: str) -> dict:

@@ -69,6 +69,8 @@ class CandidateBase(Strict):
     cohort: str | None = Field(None, max_length=16, description="Screen exactly this cohort (default: from diagnoses)")
     as_of: date | None = Field(None, description="Screening date (default: the day screening runs)")
     enrollment: date | None = None
+    lymphodepletion: date | None = Field(None, description="A milestone only (re-checked for drift); "
+                                                           "enrollment <= lymphodepletion <= infusion")
     infusion: date | None = None
 
 
@@ -85,6 +87,7 @@ class CandidatePublic(BaseModel):
     cohort: str | None
     as_of: date | None
     enrollment: date | None
+    lymphodepletion: date | None
     infusion: date | None
     status: str
     row_version: int = Field(description="Send as If-Match with a change (optimistic locking)")

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape, quoteattr
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-__all__ = ["COLUMNS", "flow", "flow_svg", "to_csv", "to_xlsx"]
+__all__ = ["COLUMNS", "cells", "flow", "flow_svg", "to_csv", "to_xlsx"]
 
 COLUMNS = (("number", "Screening no."), ("status", "Status"), ("cohort", "Cohort"), ("subject_id", "Subject id"),
            ("computed", "Computed"), ("failing", "Failing criteria"), ("failure_reasons", "Screen-failure reasons"),
@@ -114,7 +114,7 @@ def flow(log: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-MAIN_W, SIDE_W, GAP, LINE, PAD = 230, 330, 30, 16, 8
+MAIN_W, SIDE_W, GAP, LINE, PAD = 230, 370, 30, 16, 8
 COLUMN_W = MAIN_W + GAP + SIDE_W + 40
 
 

@@ -29,7 +29,8 @@ FHIR_BODY = {"requestBody": {"required": False, "description": "A FHIR R4 Bundle
 
 def _public(db, c) -> dict:  # type: ignore[no-untyped-def]
     return {"number": c.number, "cohort": c.cohort, "as_of": c.as_of, "enrollment": c.enrollment,
-            "infusion": c.infusion, "status": ws.status_of(db, c), "row_version": c.row_version}
+            "lymphodepletion": c.lymphodepletion, "infusion": c.infusion, "status": ws.status_of(db, c),
+            "row_version": c.row_version}
 
 
 @router.get("/candidates", tags=["screening log"])
@@ -40,7 +41,8 @@ def screening_log(auth: CanRead, db: SessionDep) -> dict:
 
 @router.post("/candidates", response_model=CandidatePublic, status_code=201)
 def create(body: CandidateCreate, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep) -> dict:
-    c = ws.create_candidate(db, rt.engine, auth.user, now, body.cohort, body.as_of, body.enrollment, body.infusion)
+    c = ws.create_candidate(db, rt.engine, auth.user, now, body.cohort, body.as_of, body.enrollment, body.infusion,
+                            body.lymphodepletion)
     return _public(db, c)
 
 
@@ -72,7 +74,7 @@ async def screen(number: str, request: Request, auth: CanWrite, db: SessionDep, 
 
     Query parameters that are given change the candidate's cohort and dates first.
     """
-    c = ws.candidate_by_number(db, number)
+    c = await run_in_threadpool(ws.candidate_by_number, db, number)
     changes = {k: v for k, v in {"cohort": cohort, "as_of": as_of, "enrollment": enrollment,
                                   "infusion": infusion}.items() if v is not None}
     body = await request.body()

@@ -122,9 +122,11 @@ def candidates_page(request: Request, auth: CanRead, db: SessionDep, rt: Runtime
 def candidates_create(auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
                       cohort: Annotated[str, Form(max_length=16)] = "", as_of: Annotated[str, Form(max_length=10)] = "",
                       enrollment: Annotated[str, Form(max_length=10)] = "",
+                      lymphodepletion: Annotated[str, Form(max_length=10)] = "",
                       infusion: Annotated[str, Form(max_length=10)] = "") -> Response:
     c = ws.create_candidate(db, rt.engine, auth.user, now, cohort or None, _date(as_of, "screening date"),
-                            _date(enrollment, "enrollment date"), _date(infusion, "infusion date"))
+                            _date(enrollment, "enrollment date"), _date(infusion, "infusion date"),
+                            _date(lymphodepletion, "lymphodepletion date"))
     return back(f"/candidates/{c.number}")
 
 
@@ -144,7 +146,7 @@ def workspace_page(number: str, request: Request, auth: CanRead, db: SessionDep,
 @router.post("/candidates/{number}/import")
 async def import_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep,
                         bundle: Annotated[UploadFile, File()], seen: SeenVersion) -> Response:
-    c = ws.candidate_by_number(db, number)
+    c = await run_in_threadpool(ws.candidate_by_number, db, number)
     content = await bundle.read(rt.settings.max_upload_bytes + 1)
     if len(content) > rt.settings.max_upload_bytes:
         raise Invalid(f"the file is over the limit of {rt.settings.max_upload_bytes} bytes")
@@ -156,10 +158,13 @@ async def import_submit(number: str, auth: CanWrite, db: SessionDep, rt: Runtime
 def settings_submit(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
                     cohort: Annotated[str, Form(max_length=16)] = "", as_of: Annotated[str, Form(max_length=10)] = "",
                     enrollment: Annotated[str, Form(max_length=10)] = "",
+                    lymphodepletion: Annotated[str, Form(max_length=10)] = "",
                     infusion: Annotated[str, Form(max_length=10)] = "", reason: Text = "") -> Response:
     c = ws.candidate_by_number(db, number)
     changes = {"cohort": cohort or None, "as_of": _date(as_of, "screening date"),
-               "enrollment": _date(enrollment, "enrollment date"), "infusion": _date(infusion, "infusion date")}
+               "enrollment": _date(enrollment, "enrollment date"),
+               "lymphodepletion": _date(lymphodepletion, "lymphodepletion date"),
+               "infusion": _date(infusion, "infusion date")}
     ws.update_candidate(db, rt.engine, auth.user, now, c, changes, reason or None, seen=seen)
     return back(f"/candidates/{c.number}")
 
