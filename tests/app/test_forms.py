@@ -490,3 +490,43 @@ def test_every_input_of_the_workspace_has_a_label_and_ids_are_unique(site):
     assert unlabelled == []
     assert len(page.controls) > 60  # the forms are there
     assert len(page.ids) == len(set(page.ids))
+
+
+def test_malformed_stored_records_are_listed_and_can_be_removed(site):
+    bundle = json.loads(sle_adult())
+    odd = {"resourceType": "Observation", "id": "odd", "meta": "x", "status": "final", "code": [1],
+           "effectivePeriod": "2026-02-01"}
+    bundle["entry"] += [{"resource": odd}, {"resource": {"id": "no-type"}}, {"resource": ["not", "an", "object"]}]
+    number = start(site, json.dumps(bundle).encode())
+    listed = site.client("coordinator").get(f"/api/candidates/{number}/records").json()["records"]
+    assert {"record": "Observation/odd", "type": "Observation", "what": "", "date": None, "source": "import",
+            "attestation": False} in listed
+    assert len(listed) == len(bundle["entry"]) - 2  # entries without a resource type cannot be named
+    assert site.client("coordinator").get(f"/candidates/{number}").status_code == 200
+    issues = site.client("coordinator").get(f"/api/candidates/{number}").json()["data_issues"]
+    assert any(i["resource"] == "Observation/odd" for i in issues)
+    r = site.client("coordinator").post(f"/api/candidates/{number}/corrections", json={
+        "record": f"None/#{len(bundle['entry']) - 2}", "action": "remove", "reason": "junk"})
+    assert r.status_code == 409
+    r = site.client("coordinator").post(f"/api/candidates/{number}/corrections", json={
+        "record": "Observation/odd", "action": "remove", "reason": "unreadable record"})
+    assert r.status_code == 200
+    assert not any(i["resource"] == "Observation/odd" for i in r.json()["data_issues"])
+
+
+def test_a_correction_after_the_signature_invalidates_it(site):
+    number = start(site, sle_adult())
+    inv = site.client("investigator")
+    assert inv.post(f"/api/candidates/{number}/signatures",
+                    json={"password": "investigator-password-1"}).status_code == 201
+    r = inv.post(f"/api/candidates/{number}/attestations", json={
+        "code": "investigator-no-concern", "value": False, "replaces": next(
+            x["record"] for x in inv.get(f"/api/candidates/{number}/records").json()["records"]
+            if x["attestation"] and x["what"] == "investigator-no-concern"),
+        "reason": "new concern after the echo"})
+    assert r.status_code == 200, r.text
+    w = r.json()
+    assert outcome(w, "EXC-INVESTIGATOR") == "fail" and w["candidate"]["status"] == "ineligible"
+    [sig] = w["signatures"]
+    assert sig["valid"] is False and "the data changed" in sig["invalidated_because"]
+    assert [a.action for a in audit_rows(site)][-3:] == ["correct", "screen", "invalidate"]

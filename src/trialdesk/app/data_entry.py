@@ -62,8 +62,8 @@ def _refs(bundle: dict) -> list[tuple[str, dict]]:
 
 
 def _locate(bundle: dict, record: str) -> int:
-    for k, (ref, _) in enumerate(_refs(bundle)):
-        if ref == record:
+    for k, (ref, resource) in enumerate(_refs(bundle)):
+        if ref == record and isinstance(resource.get("resourceType"), str):
             return k
     raise Conflict(f"{record} is not a record of the current data version (see the records list)")
 
@@ -75,10 +75,19 @@ def _patient_ref(bundle: dict) -> str:
     raise Invalid("the stored bundle has no Patient")  # pragma: no cover - read_bundle checked it
 
 
+def _dict(value: Any) -> dict:
+    """``value`` if it is a JSON object, else an empty one (stored bundles may hold malformed resources)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _codings(concept: Any) -> list[dict]:
+    codings = _dict(concept).get("coding")
+    return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+
+
 def _is_attestation(resource: dict) -> bool:
     return resource.get("resourceType") == "Observation" and any(
-        isinstance(c, dict) and c.get("system") == ATTESTATION
-        for c in (resource.get("code") or {}).get("coding") or [])
+        c.get("system") == ATTESTATION for c in _codings(resource.get("code")))
 
 
 def _digest(resource: dict | None) -> str | None:
@@ -199,27 +208,28 @@ def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidat
 # ---------------------------------------------------------------- read model
 
 def records(db: Session, c: Candidate) -> dict[str, Any]:
-    """The current data version's records: ref, type, what, date, source (form or import), resource."""
+    """The current data version's records: ref, type, what, date, source (form or import)."""
     dv = latest_data(db, c)
     if dv is None:
         return {"version": None, "records": []}
     bundle = _current(db, c)  # the same version: read in this session's transaction
     out = []
     for ref, r in _refs(bundle):
-        out.append({"record": ref, "type": r.get("resourceType"), "what": _what(r), "date": _when(r),
-                    "source": "form" if (r.get("meta") or {}).get("source") == FORM_SOURCE else "import",
-                    "attestation": _is_attestation(r), "resource": r})
+        if not isinstance(r.get("resourceType"), str):
+            continue
+        out.append({"record": ref, "type": r["resourceType"], "what": _what(r), "date": _when(r),
+                    "source": "form" if _dict(r.get("meta")).get("source") == FORM_SOURCE else "import",
+                    "attestation": _is_attestation(r)})
     return {"version": dv.version, "records": out}
 
 
 def _what(r: dict) -> str:
-    concept = r.get("code") or r.get("medicationCodeableConcept") or r.get("vaccineCode") or {}
+    """The record's code in words: the concept's text, else the first coding's display or code."""
     if r.get("resourceType") == "Patient":
         return "patient"
-    if not isinstance(concept, dict):
-        return ""
-    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
-    return str(concept.get("text") or next((c.get("display") or c.get("code") for c in codings), "") or "")
+    concept = next((r[k] for k in ("code", "medicationCodeableConcept", "vaccineCode") if k in r), None)
+    first = next(iter(_codings(concept)), {})
+    return str(_dict(concept).get("text") or first.get("display") or first.get("code") or "")
 
 
 def _when(r: dict) -> str | None:
@@ -228,6 +238,7 @@ def _when(r: dict) -> str | None:
         if isinstance(r.get(key), str):
             return r[key][:10]
     for key in ("effectivePeriod", "performedPeriod", "period"):
-        if isinstance(r.get(key), dict) and isinstance(r[key].get("start"), str):
-            return r[key]["start"][:10]
+        start = _dict(r.get(key)).get("start")
+        if isinstance(start, str):
+            return start[:10]
     return None

@@ -30,8 +30,7 @@ def _enter(db: Session, rt: Runtime, auth: Auth, now: datetime, number: str, bui
 @router.get("/candidates/{number}/records")
 def records(number: str, auth: CanRead, db: SessionDep) -> dict:
     """The records of the current data version (record id, type, what, date, form or import), to correct."""
-    listed = data_entry.records(db, ws.candidate_by_number(db, number))
-    return {**listed, "records": [{k: v for k, v in r.items() if k != "resource"} for r in listed["records"]]}
+    return data_entry.records(db, ws.candidate_by_number(db, number))
 
 
 @router.post("/candidates/{number}/performance-status")

@@ -22,14 +22,22 @@ from trialdesk.app.routes.pages import Text, _date
 router = APIRouter(include_in_schema=False)
 
 Short = Annotated[str, Form(max_length=80)]
+Ref = Annotated[str, Form(max_length=120)]  # "Type/id": a FHIR id has up to 64 characters
 MAX_RESOURCE = 100_000
 
 
-def _number(value: str, name: str, kind: type = float):  # type: ignore[no-untyped-def]
+def _float(value: str, name: str) -> float:
     try:
-        return kind(value.strip())
+        return float(value.strip())
     except ValueError:
-        raise Invalid(f"{name}: {value!r} is not a {'whole ' if kind is int else ''}number") from None
+        raise Invalid(f"{name}: {value!r} is not a number") from None
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise Invalid(f"{name}: {value!r} is not a whole number") from None
 
 
 def _required_date(value: str, name: str) -> date:
@@ -48,15 +56,15 @@ def _enter(db: Session, rt: Runtime, auth: Auth, now: datetime, number: str, bui
 
 @router.post("/candidates/{number}/performance-status")
 def performance(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
-                scale: Short, score: Short, when: Short, replaces: Short = "", reason: Text = "") -> Response:
-    built = forms.performance(rt.engine.protocol, scale, _number(score, "score", int),
+                scale: Short, score: Short, when: Short, replaces: Ref = "", reason: Text = "") -> Response:
+    built = forms.performance(rt.engine.protocol, scale, _int(score, "score"),
                               _required_date(when, "assessment date"), now.date())
     return _enter(db, rt, auth, now, number, built, replaces, reason, seen, "form-performance")
 
 
 @router.post("/candidates/{number}/ecg")
 def ecg(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
-        impression: Short, when: Short, finding: Text = "", replaces: Short = "", reason: Text = "") -> Response:
+        impression: Short, when: Short, finding: Text = "", replaces: Ref = "", reason: Text = "") -> Response:
     built = forms.ecg(rt.engine.protocol, impression, _required_date(when, "ECG date"), now.date(), finding)
     return _enter(db, rt, auth, now, number, built, replaces, reason, seen, "form-cardiac")
 
@@ -64,7 +72,7 @@ def ecg(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep
 @router.post("/candidates/{number}/sledai-2k")
 def sledai(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
            when: Short, descriptors: Annotated[list[str], Form(max_length=24)] = [],  # noqa: B006 - FastAPI default
-           replaces: Short = "", reason: Text = "") -> Response:
+           replaces: Ref = "", reason: Text = "") -> Response:
     built = forms.sledai(rt.engine.protocol, descriptors, _required_date(when, "visit date"), now.date())
     return _enter(db, rt, auth, now, number, built, replaces, reason, seen, "form-sledai")
 
@@ -72,8 +80,8 @@ def sledai(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: Now
 @router.post("/candidates/{number}/eular-acr-2019")
 def eular(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
           when: Short, items: Annotated[list[str], Form(max_length=21)] = [],  # noqa: B006 - FastAPI default
-          ana_titer: Short = "", ana_date: Short = "", replaces: Short = "", reason: Text = "") -> Response:
-    titer = _number(ana_titer, "ANA titer", int) if ana_titer.strip() else None
+          ana_titer: Short = "", ana_date: Short = "", replaces: Ref = "", reason: Text = "") -> Response:
+    titer = _int(ana_titer, "ANA titer") if ana_titer.strip() else None
     if replaces.strip() and titer is not None:
         raise Invalid("a correction replaces one record: correct the assessment and the ANA titer separately")
     built = forms.eular(rt.engine.protocol, items, _required_date(when, "assessment date"), now.date(), titer,
@@ -85,17 +93,17 @@ def eular(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowD
 def medication(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
                drug: Short, dose: Short, unit: Short, route: Short, start: Short, end: Short = "",
                frequency: Short = "1", period: Short = "1", period_unit: Short = "d", record: Short = "statement",
-               replaces: Short = "", reason: Text = "") -> Response:
-    built = forms.medication(rt.engine.protocol, drug, _number(dose, "dose"), unit, route,
+               replaces: Ref = "", reason: Text = "") -> Response:
+    built = forms.medication(rt.engine.protocol, drug, _float(dose, "dose"), unit, route,
                              _required_date(start, "start date"), now.date(), _date(end, "end date"),
-                             _number(frequency, "doses per period", int), _number(period, "period"), period_unit,
+                             _int(frequency, "doses per period"), _float(period, "period"), period_unit,
                              record)
     return _enter(db, rt, auth, now, number, built, replaces, reason, seen, "form-medication")
 
 
 @router.post("/candidates/{number}/attestations")
 def attestation(number: str, auth: CanAttest, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
-                code: Short, value: Short, when: Short = "", replaces: Short = "", reason: Text = "") -> Response:
+                code: Short, value: Short, when: Short = "", replaces: Ref = "", reason: Text = "") -> Response:
     if value not in ("yes", "no"):
         raise Invalid(f"the answer must be yes or no, not {value!r}")
     built = forms.attestation(rt.engine.protocol, code, value == "yes", _date(when, "attestation date") or now.date(),
@@ -105,7 +113,7 @@ def attestation(number: str, auth: CanAttest, db: SessionDep, rt: RuntimeDep, no
 
 @router.post("/candidates/{number}/corrections")
 def correction(number: str, auth: CanWrite, db: SessionDep, rt: RuntimeDep, now: NowDep, seen: SeenVersion,
-               record: Short, action: Short, reason: Text,
+               record: Ref, action: Short, reason: Text,
                resource: Annotated[str, Form(max_length=MAX_RESOURCE)] = "") -> Response:
     if action not in ("remove", "replace"):
         raise Invalid(f"the action must be remove or replace, not {action!r}")
