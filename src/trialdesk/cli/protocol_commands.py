@@ -9,6 +9,7 @@ the investigator it is done for, who is recorded as the actor.
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,7 +23,14 @@ protocol_app = typer.Typer(add_completion=False, no_args_is_help=True,
 DatabaseUrl = Annotated[Optional[str], typer.Option(
     "--database-url", help="SQLAlchemy URL or SQLite file (default $TRIALDESK_DATABASE_URL, else ./trialdesk.db)")]
 Folder = Annotated[Path, typer.Argument(help="The amended protocol folder (layout of protocols/carnk-aid/)")]
-Format = Annotated[str, typer.Option("--format", help="text or json")]
+
+
+class Output(str, Enum):
+    text = "text"
+    json = "json"
+
+
+Format = Annotated[Output, typer.Option("--format", help="Output format")]
 UserName = Annotated[Optional[str], typer.Option("--user", help="The investigator's user name, recorded as actor")]
 
 
@@ -75,8 +83,8 @@ def _investigator(db, name: str | None):  # type: ignore[no-untyped-def]
     return user
 
 
-def _print(report: dict, fmt: str) -> None:
-    if fmt == "json":
+def _print(report: dict, fmt: Output) -> None:
+    if fmt is Output.json:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     counts, changes = report["counts"], report["protocol_changes"]
@@ -94,7 +102,9 @@ def _print(report: dict, fmt: str) -> None:
         if e["problem"]:
             typer.echo(f"  {e['number']}: PROBLEM: {e['problem']}")
         elif e["status_changes"] or e["criteria"]:
-            typer.echo(f"  {e['number']}: {e['old']['status']} -> {e['new']['status']}")
+            status = (f"{e['old']['status']} -> {e['new']['status']}" if e["status_changes"]
+                      else f"{e['old']['status']} (unchanged)")
+            typer.echo(f"  {e['number']}: {status}")
             for why in e["why"]:
                 typer.echo(f"      {why}")
     typer.echo(f"preview sha256: {report['preview_sha256']}")
@@ -114,7 +124,7 @@ def list_versions(database_url: DatabaseUrl = None) -> None:
 
 
 @protocol_app.command("preview")
-def preview(folder: Folder, database_url: DatabaseUrl = None, fmt: Format = "text") -> None:
+def preview(folder: Folder, database_url: DatabaseUrl = None, fmt: Format = Output.text) -> None:
     """Check an amended protocol folder and show whose status it would change; stores nothing."""
     from trialdesk.app import amendments, protocol_versions as pv
     from trialdesk.app.models import ProtocolVersion
@@ -129,7 +139,7 @@ def preview(folder: Folder, database_url: DatabaseUrl = None, fmt: Format = "tex
 
 
 @protocol_app.command("load")
-def load(folder: Folder, database_url: DatabaseUrl = None, user: UserName = None, fmt: Format = "text") -> None:
+def load(folder: Folder, database_url: DatabaseUrl = None, user: UserName = None, fmt: Format = Output.text) -> None:
     """Check an amended protocol folder, store it as an inactive version and show the preview."""
     from trialdesk.app import amendments, protocol_versions as pv
 
@@ -153,7 +163,7 @@ def apply(
     expect: Annotated[Optional[str], typer.Option("--expect", help="The preview sha256 you reviewed: "
                                                                     "nothing is applied if the preview differs")] = None,
     database_url: DatabaseUrl = None,
-    fmt: Format = "text",
+    fmt: Format = Output.text,
 ) -> None:
     """Make a loaded version active and store a new screening for every open candidate (audited)."""
     from trialdesk.app import amendments, protocol_versions as pv
