@@ -40,7 +40,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # up to one connection per worker thread (anyio's default limit is 40), so no request waits for a
+    # connection that another holds while it waits for the CPU (scripts/bench-load)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def session_factory(engine: Engine) -> sessionmaker:

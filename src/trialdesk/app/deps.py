@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Callable, Iterator
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from trialdesk.app.errors import Invalid, NotAuthenticated, PermissionDenied
@@ -148,7 +149,8 @@ def allowed(permission: str) -> Callable:
     roles = PERMISSIONS[permission]
 
     async def dependency(request: Request, db: SessionDep, rt: RuntimeDep, now: NowDep) -> Auth:
-        auth = current_auth(request, db, rt, now)
+        # in a worker thread: blocking database calls on the event loop stall every request (bench-load)
+        auth = await run_in_threadpool(current_auth, request, db, rt, now)
         if auth is None:
             raise NotAuthenticated("log in first")
         request.state.auth = auth  # pages show the user's menu on error pages too

@@ -108,7 +108,7 @@ class DataVersion(Base):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # upload | form
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, deferred=True)  # loaded on first use: lists never need it
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,93 @@
+"""Regression tests for the defects scripts/bench-load found (SQLite and PostgreSQL):
+
+- concurrent "new candidate" requests got 409 "could not allocate a screening number";
+- the authorization dependency (and the import route's candidate look-up) ran blocking database
+  calls on the event loop: under load, with every pooled connection held by worker threads that
+  waited for the loop, the whole server stalled until the pool timed out;
+- the screening log ran five queries per candidate and loaded every stored bundle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from sqlalchemy import event
+
+from .app_helpers import example, new_candidate, post_bundle
+from trialdesk.app import deps, workspace
+
+
+def test_concurrent_creations_all_get_a_number(site):
+    client = site.client("coordinator")
+    results: list = []
+
+    def create() -> None:
+        results.append(client.post("/api/candidates", json={"cohort": "SLE", "as_of": "2026-03-02"}))
+
+    threads = [threading.Thread(target=create) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [201] * 16, [r.text for r in results if r.status_code != 201]
+    numbers = {r.json()["number"] for r in results}
+    assert len(numbers) == 16 and all(n.startswith("S-") for n in numbers)
+    listed = site.client("monitor").get("/api/candidates").json()["candidates"]
+    assert {c["number"] for c in listed} == numbers
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def test_database_calls_of_async_dependencies_and_routes_run_off_the_event_loop(site, monkeypatch):
+    calls: list[tuple[str, bool]] = []
+    real_auth, real_lookup = deps.current_auth, workspace.candidate_by_number
+
+    def auth(*args, **kwargs):
+        calls.append(("current_auth", _on_event_loop()))
+        return real_auth(*args, **kwargs)
+
+    def lookup(*args, **kwargs):
+        calls.append(("candidate_by_number", _on_event_loop()))
+        return real_lookup(*args, **kwargs)
+
+    number = new_candidate(site)
+    monkeypatch.setattr(deps, "current_auth", auth)
+    monkeypatch.setattr(workspace, "candidate_by_number", lookup)
+    assert post_bundle(site, number, example("sle-eligible")).status_code == 200
+    assert site.client("coordinator").get("/api/candidates").status_code == 200
+    assert {name for name, _ in calls} == {"current_auth", "candidate_by_number"}
+    assert not [name for name, on_loop in calls if on_loop], calls
+
+
+def test_the_screening_log_needs_the_same_queries_for_any_number_of_candidates(site):
+    engine = site.app.state.db_engine
+    monitor = site.client("monitor")  # logged in before counting
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    def log_queries() -> int:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            r = monitor.get("/api/candidates")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert r.status_code == 200
+        assert not [s for s in statements if "data_versions.content" in s], "the log loaded stored bundles"
+        return len(statements)
+
+    for _ in range(2):
+        post_bundle(site, new_candidate(site), example("sle-eligible"))
+    few = log_queries()
+    for _ in range(4):
+        post_bundle(site, new_candidate(site), example("srns-eligible"))
+    assert log_queries() == few
