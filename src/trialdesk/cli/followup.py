@@ -155,7 +155,8 @@ def report(
                          p["cd19_depleted_below_per_ul"], day, out)
     cohort_rows = [{"cohort": r.cohort, "endpoint": r.endpoint, "visit": r.visit, "n": r.n, "evaluable": r.evaluable,
                     "met": r.met, "rate": "" if r.rate is None else f"{r.rate:.3f}",
-                    "ci95_low": "" if r.ci is None else f"{r.ci[0]:.3f}", "ci95_high": "" if r.ci is None else f"{r.ci[1]:.3f}",
+                    "ci95_low": "" if r.ci is None else f"{r.ci[0]:.3f}",
+                    "ci95_high": "" if r.ci is None else f"{r.ci[1]:.3f}",
                     "rate_all_nri": f"{r.rate_all:.3f}" if r.rate_all is not None else ""}
                    for r in rate_table(reports, visit)]
     write_csv(cohort_rows, out / "cohort.csv")

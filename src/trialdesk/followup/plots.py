@@ -53,7 +53,8 @@ def draw_timeline(report: SubjectReport, out: Path, dlt_window_days: int, cd19_b
     panels: list[tuple[str, Callable]] = []  # (y label, draw on an axis)
     if s.cohort == "SLE":
         points = sorted((s.study_day(a.day), sledai(a)) for a in s.assessments if a.sledai is not None)
-        panels.append(("SLEDAI-2K", lambda ax: ax.plot([d for d, _ in points], [v for _, v in points], "o-", color="#6a3d9a")))
+        panels.append(("SLEDAI-2K", lambda ax: ax.plot([d for d, _ in points], [v for _, v in points], "o-",
+                                                       color="#6a3d9a")))
     days, values = _lab_series(report, "upcr")
     panels.append(("UPCR (g/g)", lambda ax: (ax.plot(days, values, "o-", color="#1f78b4"),
                                             ax.axhline(0.2, ls=":", color="#4c9a2a", lw=1),

@@ -259,7 +259,8 @@ def _assessment(where: str, f: dict, day: date) -> DiseaseAssessment:
         sledai = tuple(_list(f"{where}.sledai", f["sledai"]))
         unknown = sorted(set(map(str, sledai)) - set(SLEDAI_CODES))
         if unknown:
-            raise FollowupError(f"{where}.sledai", f"unknown SLEDAI-2K descriptor(s) {unknown}; known: {', '.join(SLEDAI_CODES)}")
+            raise FollowupError(f"{where}.sledai", f"unknown SLEDAI-2K descriptor(s) {unknown}; "
+                                                   f"known: {', '.join(SLEDAI_CODES)}")
     bilag = None
     if "bilag" in f:
         bilag = _fields(f"{where}.bilag", f["bilag"], set(BILAG_DOMAINS))
@@ -297,7 +298,8 @@ def _lab(where: str, test: str, raw: Any, visit_day: date) -> Lab:
     value = _number(f"{where}.value", f["value"], 0)
     day = _date(f"{where}.date", f["date"]) if "date" in f else visit_day
     canonical = to_canonical(f"{where}.unit", test, value, unit)
-    limits = {k: to_canonical(f"{where}.{k}", test, _number(f"{where}.{k}", f[k], 0), unit) for k in ("low", "high") if k in f}
+    limits = {k: to_canonical(f"{where}.{k}", test, _number(f"{where}.{k}", f[k], 0), unit)
+              for k in ("low", "high") if k in f}
     return Lab(test, day, canonical, f"{value:g} {unit}", limits.get("low"), limits.get("high"))
 
 

@@ -61,7 +61,8 @@ def lab_grades(subject: Subject, through: date | None = None) -> list[LabGrade]:
         term = TERMS[CTCAE_TERM[lab.test]]
         limit = lab.high if term.limit == "uln" else lab.low
         if limit is None:
-            out.append(LabGrade(lab, term.name, None, f"the {term.limit.upper()} of the {lab.test} of {lab.day} (to grade it)"))
+            out.append(LabGrade(lab, term.name, None,
+                                f"the {term.limit.upper()} of the {lab.test} of {lab.day} (to grade it)"))
             continue
         base = None
         if term.baseline:

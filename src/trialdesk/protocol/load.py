@@ -187,7 +187,8 @@ def _schedule(path: Path, cohorts: set[str]) -> Schedule | None:
         window = f["window"]
         if not (isinstance(window, list) and len(window) == 2
                 and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in window)):
-            raise ProtocolValidationError(f"{where}.window", f"expected [days before, days after], whole and >= 0; got {window!r}")
+            raise ProtocolValidationError(f"{where}.window",
+                                          f"expected [days before, days after], whole and >= 0; got {window!r}")
         collect = _fields(f"{where}.collect", f["collect"], {"all", *cohorts})
         for group, names in collect.items():
             unknown = sorted(set(_names(f"{where}.collect.{group}", names)) - set(items))
@@ -217,7 +218,8 @@ def _schedule(path: Path, cohorts: set[str]) -> Schedule | None:
     order = [(v.day if v.day is not None else 28 * v.month, v.id) for v in visits]  # type: ignore[operator]
     for (before, first), (after, second) in zip(order, order[1:]):
         if after <= before:
-            raise ProtocolValidationError(f"schedule.yaml: visits.{second}", f"is not after {first}; list visits in time order")
+            raise ProtocolValidationError(f"schedule.yaml: visits.{second}",
+                                          f"is not after {first}; list visits in time order")
     return Schedule(items=dict(items), parameters={k: float(v) for k, v in params.items()}, visits=tuple(visits))
 
 
