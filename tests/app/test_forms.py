@@ -7,7 +7,9 @@ investigator's; every entry and correction is in the audit trail with the reason
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +17,8 @@ from sqlalchemy import select
 
 from .app_helpers import AS_OF, new_candidate, post_bundle
 from trialdesk.app.models import AuditRecord, DataVersion
-from trialdesk.app.forms import ROUTES, drugs
+from trialdesk.app.errors import Invalid
+from trialdesk.app.forms import ROUTES, choices, drugs, ecg
 from trialdesk.calculators import sledai_2k
 from trialdesk.engine.match import is_systemic
 from trialdesk.patient.model import Coding
@@ -152,10 +155,10 @@ def test_lvef_and_ecg_through_the_api(site):
     assert r.status_code == 422 and "unit 'mg' cannot be read as %" in r.json()["detail"]
     assert outcome(c.post(labs, json={"measure": "lvef", "value": 60, "unit": "%", "date": "2026-03-01"}).json(),
                    "INC-LVEF") == "pass"
-    ecg = f"/api/candidates/{number}/ecg"
-    r = c.post(ecg, json={"impression": "borderline", "date": "2026-03-01"})
+    ecg_url = f"/api/candidates/{number}/ecg"
+    r = c.post(ecg_url, json={"impression": "borderline", "date": "2026-03-01"})
     assert r.status_code == 422 and "unknown ECG impression 'borderline'" in r.json()["detail"]
-    r = c.post(ecg, json={"impression": "abnormal-significant", "finding": "complete heart block",
+    r = c.post(ecg_url, json={"impression": "abnormal-significant", "finding": "complete heart block",
                           "date": "2026-03-01"})
     assert r.status_code == 200 and outcome(r.json(), "INC-ECG") == "fail"
     obs = [o for o in from_form(site, number) if o["code"]["coding"][0]["code"] == ECG][0]
@@ -530,3 +533,14 @@ def test_a_correction_after_the_signature_invalidates_it(site):
     [sig] = w["signatures"]
     assert sig["valid"] is False and "the data changed" in sig["invalidated_because"]
     assert [a.action for a in audit_rows(site)][-3:] == ["correct", "screen", "invalidate"]
+
+
+def test_a_protocol_without_the_measures_offers_no_such_forms():
+    protocol = load()
+    bare = dataclasses.replace(protocol, measures={k: m for k, m in protocol.measures.items()
+                                                   if k not in ("ecg", "ecog", "lansky", "sledai-2k")})
+    offered = choices(bare)
+    assert offered["ecg"] == () and list(offered["scales"]) == ["karnofsky"]
+    assert "sledai-2k" not in offered["measures"] and "eular-acr-2019" in offered["measures"]
+    with pytest.raises(Invalid, match="has no measure 'ecg'"):
+        ecg(bare, "normal", date(2026, 3, 1), date(2026, 3, 2))

@@ -1,4 +1,4 @@
-"""Data entry and correction by form: the items the protocol needs, as FHIR R4 resources.
+"""The data-entry forms: the items the protocol needs, built and checked as FHIR R4 resources.
 
 Each form builds its resource with :class:`~trialdesk.patient.fhir.builder.PatientBuilder`,
 shaped as the data contract (``data.md``) says the site sends it, and checks it against the
@@ -34,7 +34,7 @@ from trialdesk.engine import ast
 from trialdesk.errors import CalculatorError, UnitError
 from trialdesk.patient.fhir.builder import TD, PatientBuilder
 from trialdesk.patient.fhir.dose import Dosage, daily_dose
-from trialdesk.protocol.model import Protocol
+from trialdesk.protocol.model import Measure, Protocol
 from trialdesk.protocol.references import drug_valuesets, rule_nodes
 
 __all__ = ["ATTESTATION", "ATTESTATION_LABELS", "FORM_SOURCE", "ROUTES", "SCALES", "Built", "attestation",
@@ -94,22 +94,16 @@ def _not_future(when: date, today: date, what: str) -> None:
         raise Invalid(f"{what}: {when.isoformat()} is in the future (today is {today.isoformat()})")
 
 
+def _measure(protocol: Protocol, measure: str) -> Measure:
+    if measure not in protocol.measures:
+        raise Invalid(f"protocol {protocol.id} {protocol.version} has no measure {measure!r} to enter")
+    return protocol.measures[measure]
+
+
 def _first_code(protocol: Protocol, measure: str) -> tuple[str, str]:
     """(system, code) of the measure's value set: the code the form writes."""
-    vs = protocol.valuesets[protocol.measures[measure].valueset]
+    vs = protocol.valuesets[_measure(protocol, measure).valueset]
     return vs.codes[0].system, vs.codes[0].code
-
-
-def _observation(protocol: Protocol, measure: str, when: date, **value: Any) -> dict:
-    """An Observation coded with the measure's first code."""
-    system, code = _first_code(protocol, measure)
-    return _labelled(_builder(when).obs(system, code, 0, **value), protocol, measure)
-
-
-def _labelled(obs: dict, protocol: Protocol, measure: str) -> dict:
-    """The code's display from the value set, so that the records list reads."""
-    obs["code"]["coding"][0]["display"] = protocol.valuesets[protocol.measures[measure].valueset].codes[0].display
-    return obs
 
 
 def check_lab(protocol: Protocol, measure: str, value: float, unit: str) -> None:
@@ -138,6 +132,18 @@ def _builder(when: date) -> PatientBuilder:
     return PatientBuilder("-", None, None, when)
 
 
+def _observation(protocol: Protocol, measure: str, when: date, **value: Any) -> dict:
+    """An Observation coded with the measure's first code."""
+    system, code = _first_code(protocol, measure)
+    return _labelled(_builder(when).obs(system, code, 0, **value), protocol, measure)
+
+
+def _labelled(obs: dict, protocol: Protocol, measure: str) -> dict:
+    """The code's display from the value set, so that the records list reads."""
+    obs["code"]["coding"][0]["display"] = protocol.valuesets[protocol.measures[measure].valueset].codes[0].display
+    return obs
+
+
 def performance(protocol: Protocol, scale: str, score: int, when: date, today: date) -> Built:
     """ECOG 0-5, Karnofsky or Lansky 0-100 in steps of 10, as ``valueInteger``."""
     if scale not in SCALES:
@@ -152,7 +158,7 @@ def performance(protocol: Protocol, scale: str, score: int, when: date, today: d
 
 def ecg(protocol: Protocol, impression: str, when: date, today: date, finding: str = "") -> Built:
     """The ECG impression from ``urn:trialdesk:ecg``; ``finding`` is kept as the concept's text."""
-    allowed = protocol.measures["ecg"].codes
+    allowed = _measure(protocol, "ecg").codes
     if impression not in allowed:
         raise Invalid(f"unknown ECG impression {impression!r}: one of {', '.join(allowed)}")
     _not_future(when, today, "ECG date")
@@ -289,7 +295,9 @@ def attestation(protocol: Protocol, code: str, value: bool, when: date, user: Us
 
 def choices(protocol: Protocol) -> dict[str, Any]:
     """What the page's forms offer, from the protocol and the calculators."""
-    return {"scales": {k: label for k, (label, _) in SCALES.items()}, "ecg": protocol.measures["ecg"].codes,
+    ecg = protocol.measures.get("ecg")
+    return {"scales": {k: label for k, (label, _) in SCALES.items() if k in protocol.measures},
+            "ecg": ecg.codes if ecg else (),
             "descriptors": sledai_2k.DESCRIPTORS, "items": eular_acr_2019.ITEMS, "drugs": list(drugs(protocol)),
             "routes": list(ROUTES), "units": DOSE_UNITS, "period_units": PERIOD_UNITS,
-            "attestations": attestation_codes(protocol)}
+            "attestations": attestation_codes(protocol), "measures": frozenset(protocol.measures)}
