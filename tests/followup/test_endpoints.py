@@ -137,6 +137,9 @@ def test_srns01_egfr_ckid_u25():
     # = 39.0 / 1.024192512 = 38.07878; creatinine 44 umol/L / 88.4 = 0.497738 mg/dL; height 1.30 m:
     # eGFR = 38.07878 x 1.30 / 0.497738 = 99.455
     assert outcome("SRNS-01", "d28", "egfr").value == pytest.approx(99.455, abs=0.01)
+    # baseline: creatinine 40 umol/L at screening, same K (age 9) and height, so the eGFR ratio is the inverse
+    # creatinine ratio 40/44 = 0.90909: a change of -9.09 %
+    assert outcome("SRNS-01", "d28", "egfr-change").value == pytest.approx(-9.09, abs=0.01)
 
 
 def test_srns01_safety_and_b_cells():

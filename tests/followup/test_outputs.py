@@ -92,6 +92,7 @@ def test_cli(tmp_path):
     assert data[1]["subject"] == "SLE-02" and data[1]["visits"][-1]["visit"] == "d28"
     result = runner.invoke(app, ["followup", "due", str(path), "--on", "2026-04-15"])
     assert "overdue  m2" in result.stdout and "due      m3" in result.stdout
+    assert "incomplete d28 (2026-02-17): vitals: vital signs; cbc: hemoglobin" in result.stdout
     raw["subjects"][0]["visits"][0]["labs"]["igg"]["unit"] = "mg/day"
     path.write_text(yaml.safe_dump(raw))
     result = runner.invoke(app, ["followup", "endpoints", str(path)])

@@ -105,3 +105,25 @@ def test_a_protocol_without_schedule_loads(tmp_path):
     shutil.copytree(default_path(), folder)
     (folder / "schedule.yaml").unlink()
     assert load(folder).schedule is None
+
+
+def test_every_schedule_item_is_checked_or_declared_uncheckable():
+    from trialdesk.followup.completeness import CHECKS, NOT_CHECKABLE
+
+    assert set(SCHEDULE.items) == set(CHECKS) | NOT_CHECKABLE
+
+
+def test_missing_items_of_a_done_visit():
+    from trialdesk.followup.completeness import missing_items
+    from trialdesk.followup.read import read_followup
+
+    subject = read_followup(Path(__file__).parent / "fixtures" / "followup.yaml", load()).subjects[0]
+    d28 = subject.visits["d28"]
+    lacking = missing_items(subject, SCHEDULE.visit("d28").items("SLE"), d28)
+    # SLE-01's day 28 has haemoglobin and neutrophils, creatinine only, no C3/C4/anti-dsDNA, no vital signs
+    # other than weight, and no CRS/ICANS assessment
+    assert lacking == {
+        "vitals": ["vital signs"], "cbc": ["wbc", "lymphocytes", "platelets"],
+        "chemistry": ["albumin", "ast", "alt", "bilirubin"], "crs-icans": ["CRS", "ICANS"],
+        "complement": ["c3", "c4"], "anti-dsdna": ["anti-dsdna"],
+    }

@@ -77,7 +77,8 @@ def schedule(
 @followup_app.command("due")
 def due(path: FileArg, on: Annotated[Optional[str], typer.Option("--on", help="Date (default today)")] = None,
         protocol_dir: ProtocolOpt = None) -> None:
-    """Per subject: the visits due or overdue on a date, and visits done outside their window."""
+    """Per subject: visits due or overdue on a date, visits done outside their window or incomplete."""
+    from trialdesk.followup.completeness import missing_items
     from trialdesk.followup.schedule import out_of_window, visit_status
 
     protocol = _protocol(protocol_dir)
@@ -92,6 +93,11 @@ def due(path: FileArg, on: Annotated[Optional[str], typer.Option("--on", help="D
                 print(f"  {kind:<8} {v.dates.visit.id:<10} window {v.dates.opens} to {v.dates.closes}")
         for d, when in late:
             print(f"  outside window: {d.visit.id} done {when}, window {d.opens} to {d.closes}")
+        for visit_id, when in sorted(s.visits.items(), key=lambda item: item[1]):
+            lacking = missing_items(s, protocol.schedule.visit(visit_id).items(s.cohort), when)
+            if lacking and when <= day:
+                print(f"  incomplete {visit_id} ({when}): "
+                      + "; ".join(f"{item}: {', '.join(what)}" for item, what in lacking.items()))
 
 
 @followup_app.command("endpoints")

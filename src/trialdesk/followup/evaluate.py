@@ -78,6 +78,8 @@ def evaluate_subject(subject: Subject, schedule: Schedule, as_of: date) -> Subje
                         srns.relapse(status)]
         if subject.cohort == "SRNS" and "chemistry" in collects:
             out.append(srns.egfr(subject, day, weight_days))
+            if after:
+                out.append(srns.egfr_change(subject, day, weight_days))
         if "cd19" in collects:
             out.append(immunology.cd19_depleted(subject, day, p["cd19_depleted_below_per_ul"]))
         if "igg" in collects:

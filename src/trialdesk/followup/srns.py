@@ -1,4 +1,4 @@
-"""SRNS endpoints at one visit: IPNA status (complete/partial remission, relapse) and eGFR.
+"""SRNS endpoints at one visit: IPNA status (complete/partial remission, relapse) and eGFR (and its change).
 
 IPNA status comes from :func:`trialdesk.calculators.ipna_response.ipna_response`
 on the UPCR and albumin dated on the visit day (UPCR in g/g, protocol CL-8). A
@@ -101,3 +101,17 @@ def egfr(subject: Subject, day: date, height_window_days: int) -> Outcome:
     except CalculatorError as exc:
         return not_evaluable(name, "criteria.md 'eGFR'", [f"a creatinine the equation accepts ({exc})"])
     return Outcome(name, VALUE, f"{result.name}: {result.equation}", result.source, result.value)
+
+
+def egfr_change(subject: Subject, day: date, height_window_days: int) -> Outcome:
+    """Percent change of the eGFR of ``day`` from the baseline eGFR (latest creatinine on or before day 0)."""
+    name = "egfr-change"
+    base_lab = subject.latest_lab("creatinine", subject.infusion)
+    if base_lab is None:
+        return not_evaluable(name, "criteria.md 'eGFR'", ["a baseline creatinine (on or before the infusion)"])
+    now, base = egfr(subject, day, height_window_days), egfr(subject, base_lab.day, height_window_days)
+    if now.value is None or base.value is None:
+        return not_evaluable(name, "criteria.md 'eGFR'", [*now.missing, *(f"baseline {m}" for m in base.missing)])
+    change = (now.value - base.value) / base.value * 100
+    return Outcome(name, VALUE, f"eGFR {now.value:.1f} on {day} vs {base.value:.1f} at baseline {base_lab.day}: "
+                                f"{change:+.1f} %", now.source, change)
