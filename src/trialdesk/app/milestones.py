@@ -67,7 +67,8 @@ def milestone_checks(db: Session, engine: Engine, c: Candidate, today: date) -> 
     decisions = snapshot.get("decisions") or {}
     st = state_of(db, c)
     dv = latest_data(db, c)
-    assert dv is not None  # a signed candidate has data
+    if dv is None:  # pragma: no cover - a signed screening was made on data
+        raise Conflict(f"{c.number} has no data")
     record = read_bundle(dv.content.encode("utf-8"), c.number)
     titles = {k.id: k.title for k in engine.protocol.criteria}
     p = engine.protocol
