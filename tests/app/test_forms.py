@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from .app_helpers import AS_OF, new_candidate, post_bundle
+from .app_helpers import AS_OF, example, new_candidate, post_bundle
 from trialdesk.app.models import AuditRecord, DataVersion
 from trialdesk.app.errors import Invalid
 from trialdesk.app.forms import ROUTES, choices, drugs, ecg
@@ -544,3 +544,16 @@ def test_a_protocol_without_the_measures_offers_no_such_forms():
     assert "sledai-2k" not in offered["measures"] and "eular-acr-2019" in offered["measures"]
     with pytest.raises(Invalid, match="has no measure 'ecg'"):
         ecg(bare, "normal", date(2026, 3, 1), date(2026, 3, 2))
+
+
+def test_a_form_entry_on_a_bare_patient_makes_it_a_bundle(site):
+    number = start(site, example("patient-only"))
+    r = site.client("coordinator").post(f"/api/candidates/{number}/performance-status",
+                                        json={"scale": "ecog", "score": 0, "date": "2026-03-01"})
+    assert r.status_code == 200 and outcome(r.json(), "INC-ECOG") == "pass"
+    stored = bundle_of(site, number)
+    assert stored["resourceType"] == "Bundle" and [e["resource"]["resourceType"] for e in stored["entry"]] == [
+        "Patient", "Observation"]
+    r = site.client("coordinator").post(f"/api/candidates/{number}/labs", headers={"Content-Type": "application/json"},
+                                        content=f'{{"measure": "lvef", "value": NaN, "unit": "%", "date": "{AS_OF}"}}')
+    assert r.status_code == 422 and "LVEF: nan is not a finite number" in r.json()["detail"]

@@ -20,6 +20,7 @@ candidate's data as a new data version.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -113,6 +114,8 @@ def check_lab(protocol: Protocol, measure: str, value: float, unit: str) -> None
         Invalid: unknown unit, or a value outside the protocol's plausible range.
     """
     m = protocol.measures[measure]
+    if not math.isfinite(value):
+        raise Invalid(f"{m.label}: {value} is not a finite number")
     converted = value
     if m.unit is not None:
         try:
