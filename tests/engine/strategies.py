@@ -1,4 +1,4 @@
-"""Hypothesis strategies for screening properties: patients, lost measurements, corrupted bundles.
+"""Hypothesis strategies for screening properties: patients, lost measurements, corrupted and hostile bundles.
 
 Everything starts from the committed example bundles (``examples/*.json``), so a
 generated case reads as "the eligible patient, with this one thing broken".
@@ -426,3 +426,47 @@ def corrupted_bundles(draw: st.DrawFn, max_mutations: int = 4) -> tuple[bytes, l
         data = data[:cut] + draw(st.sampled_from([b"", b"\xff\xfe", b"}", b"\x00", b"garbage"]))
         applied.append("bytes")
     return data, applied
+
+
+# -- Hostile input: the evidence of the wrong JSON type, huge strings, not a bundle at all ----------
+
+#: Fields of an Observation that carry the evidence, and wrong JSON types to put there (not
+#: ``subject``: a bundle holds one patient, and the reader does not read it).
+EVIDENCE_FIELDS = ("valueQuantity", "valueCodeableConcept", "valueInteger", "code", "effectiveDateTime",
+                   "status", "referenceRange", "component")
+WRONG_TYPES = st.one_of(
+    JSON_SCALARS, st.lists(JSON_SCALARS, max_size=3),
+    st.dictionaries(st.sampled_from(["value", "coding", "unit", "x", "start"]), JSON_SCALARS, max_size=2))
+
+
+def huge_strings() -> st.SearchStrategy[str]:
+    return st.builds(lambda piece, n: piece * n, st.sampled_from(["A", "é", "<script>", "\u202e", "1"]),
+                     st.integers(10_000, 300_000))
+
+
+@st.composite
+def malformed_evidence(draw: st.DrawFn) -> tuple[str, str, list[str], dict, str]:
+    """(example, criterion, ids, bundle, how): every observation of one required measurement of an
+    eligible example has one evidence field replaced by a value of the wrong JSON type."""
+    name, m = draw(st.sampled_from(required_cases()))
+    bundle = example(name)
+    obs = observations_of(bundle, m)
+    present = sorted({f for o in obs for f in EVIDENCE_FIELDS if f in o})
+    field = draw(st.sampled_from(present))
+    wrong = draw(WRONG_TYPES.filter(lambda v: not isinstance(v, type(obs[0].get(field)))))
+    for o in obs:
+        if field in o:
+            o[field] = copy.deepcopy(wrong)
+    return name, m.criterion, [o["id"] for o in obs], bundle, f"{field}={wrong!r}"[:200]
+
+
+#: Bytes that are no FHIR bundle: random bytes, any JSON, objects with bundle-like keys.
+NOT_BUNDLES = st.one_of(
+    st.binary(max_size=200),
+    st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                 max_leaves=10).map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(st.sampled_from(["resourceType", "type", "entry", "id"]),
+                    st.one_of(JSON_SCALARS, st.just("Bundle"), st.lists(JSON_SCALARS, max_size=2)),
+                    max_size=4).map(lambda v: json.dumps(v).encode()),
+)

@@ -55,13 +55,23 @@ def test_codes_and_date_as_written_ignoring_the_time_zone():
         ({"effectivePeriod": {"start": "2024-02"}}, date(2024, 2, 1)),
         ({"issued": "2024-03-05T10:00:00Z"}, date(2024, 3, 5)),
         ({"effectivePeriod": {"end": "2024-02-10"}, "issued": "2024"}, date(2024, 1, 1)),
-        ({}, None),
     ],
-    ids=["period-start", "issued", "period-without-start", "none"],
+    ids=["period-start", "issued", "period-without-start"],
 )
 def test_date_falls_back_to_period_start_then_issued(fields, expected):
     observation = read({k: v for k, v in obs().items() if k != "effectiveDateTime"} | fields).observations[0]
     assert observation.date == expected
+
+
+@pytest.mark.parametrize("fields", [{}, {"effectiveDateTime": None}, {"effectivePeriod": {"end": "2024-02-10"}}],
+                         ids=["absent", "null", "period-without-start"])
+def test_an_undated_result_is_an_ignored_issue_with_its_codes(fields):
+    """Found by tests/fhir/test_hostile_bundles.py: an undated LVEF made INC-LVEF say "no LVEF"."""
+    record = read({k: v for k, v in obs().items() if k != "effectiveDateTime"} | fields)
+    assert record.observations == ()
+    [issue] = record.issues
+    assert issue.kind == "ignored" and "cannot be placed in a screening window" in issue.message
+    assert issue.ref.startswith("Observation/") and issue.codes
 
 
 def test_quantity_ucum_code_wins_over_free_text_unit():

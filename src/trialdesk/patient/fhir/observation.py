@@ -66,8 +66,8 @@ class ObservationResource(Wire):
 def read(res: ObservationResource, src: Source) -> model.Observation | model.DataIssue | None:
     """The observation; None if cancelled or entered in error.
 
-    Another status that does not count (``registered``, ``unknown``) gives an
-    ``ignored`` issue carrying the codes, so a criterion on them is unknown.
+    Another status that does not count (``registered``, ``unknown``), or no date at all,
+    gives an ``ignored`` issue carrying the codes, so a criterion on them is unknown.
     A comparator (``<20``) leaves ``value`` None and keeps "<20" as ``text``.
     """
     if res.status in DROPPED:
@@ -81,6 +81,9 @@ def read(res: ObservationResource, src: Source) -> model.Observation | model.Dat
         or (src.date(res.effective_period.start, "effectivePeriod.start") if res.effective_period else None)
         or src.date(res.issued, "issued")
     )
+    if when is None:
+        return src.ignored("no effectiveDateTime, effectiveInstant, effectivePeriod.start or issued: "
+                           "the result cannot be placed in a screening window", found)
     value, unit, text = _quantity(res.value_quantity)
     if res.value_integer is not None:
         value = float(res.value_integer)
