@@ -261,6 +261,10 @@ def test_archives_that_are_not_a_protocol_folder_are_refused(site, tmp_path):
     r = upload(site, buffer.getvalue())
     assert r.status_code == 422 and "without '..'" in r.json()["detail"]
     assert "no protocol.yaml" in upload(site, zipped(tmp_path)).json()["detail"]
+    damaged = bytearray(zipped(amended(tmp_path)))
+    damaged[len(damaged) // 2: len(damaged) // 2 + 64] = bytes(64)  # inside a compressed member
+    r = upload(site, bytes(damaged))
+    assert r.status_code == 422 and "cannot be read" in r.json()["detail"], r.text
     same = upload(site, zipped(default_path()))  # the active version's own content
     assert same.status_code == 409 and "loaded already as version 1.0.0" in same.json()["detail"]
     relabelled = amended(tmp_path, version="1.0.0")  # other content under the active version's label

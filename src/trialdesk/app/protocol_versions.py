@@ -92,26 +92,14 @@ def files_of_archive(content: bytes) -> dict[str, str]:
         ProtocolRefused: not such an archive; an absolute path, ``..``, a link or a device
             inside it; too many or too large files; a file that is not UTF-8.
     """
-    buffer = io.BytesIO(content)
-    members: dict[str, bytes] = {}
-    if zipfile.is_zipfile(buffer):
-        with zipfile.ZipFile(buffer) as z:
-            infos = [i for i in z.infolist() if not i.is_dir()]
-            _check_sizes(len(infos), sum(i.file_size for i in infos))
-            for i in infos:
-                members[_member_name(i.filename)] = z.read(i)
-    else:
-        try:
-            with tarfile.open(fileobj=io.BytesIO(content), mode="r:*") as t:
-                infos = [i for i in t.getmembers() if not i.isdir()]
-                _check_sizes(len(infos), sum(i.size for i in infos))
-                for i in infos:
-                    if not i.isfile():
-                        raise ProtocolRefused([f"{i.name}: links and special files are not accepted"])
-                    f = t.extractfile(i)
-                    members[_member_name(i.name)] = f.read() if f else b""
-        except (tarfile.TarError, EOFError, OSError):
-            raise ProtocolRefused(["the upload is not a zip or tar archive of a protocol folder"]) from None
+    try:
+        members = _zip_members(content) if zipfile.is_zipfile(io.BytesIO(content)) else _tar_members(content)
+    except ProtocolRefused:
+        raise
+    except tarfile.ReadError:
+        raise ProtocolRefused(["the upload is not a zip or tar archive of a protocol folder"]) from None
+    except Exception as exc:  # zipfile and tarfile raise assorted errors on a damaged archive
+        raise ProtocolRefused([f"the archive cannot be read ({type(exc).__name__}: {exc})"]) from None
     members = {k: v for k, v in members.items() if not any(j in k for j in _JUNK)}
     if "protocol.yaml" not in members:
         tops = {k.split("/", 1)[0] for k in members}
@@ -121,6 +109,26 @@ def files_of_archive(content: bytes) -> dict[str, str]:
     if "protocol.yaml" not in members:
         raise ProtocolRefused(["the archive has no protocol.yaml at its root or in its one top-level folder"])
     return _decoded(members)
+
+
+def _zip_members(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        infos = [i for i in z.infolist() if not i.is_dir()]
+        _check_sizes(len(infos), sum(i.file_size for i in infos))
+        return {_member_name(i.filename): z.read(i) for i in infos}
+
+
+def _tar_members(content: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(content), mode="r:*") as t:
+        infos = [i for i in t.getmembers() if not i.isdir()]
+        _check_sizes(len(infos), sum(i.size for i in infos))
+        members = {}
+        for i in infos:
+            f = t.extractfile(i) if i.isfile() else None
+            if f is None:
+                raise ProtocolRefused([f"{i.name}: links and special files are not accepted"])
+            members[_member_name(i.name)] = f.read()
+        return members
 
 
 def _member_name(name: str) -> str:
