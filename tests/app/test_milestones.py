@@ -52,7 +52,11 @@ def test_a_lab_expiring_before_infusion_drifts_on_that_criterion_only(site):
     # the premise, read from the signed screening: the liver tests lapse between enrollment and infusion
     assert liver["outcome"] == "pass" and "2026-03-05" <= liver["valid_until"] < "2026-03-16"
 
-    m = by_name(milestones(site, number))
+    enrolled = site.client("investigator").post(f"/api/candidates/{number}/enroll", json={"subject_id": "SLE-01"})
+    assert enrolled.status_code == 200
+    got = milestones(site, number)
+    assert got["candidate"]["status"] == "enrolled" and got["signature"]["valid"] is True
+    m = by_name(got)
     assert m["enrollment"]["status"] == "checked" and m["enrollment"]["drift"] == []
     assert m["enrollment"]["verdict"] == "eligible"
     assert m["infusion"]["drift"] == ["INC-LIVER"]
@@ -121,6 +125,14 @@ def test_missing_milestone_dates_are_not_set_and_an_unsigned_candidate_cannot_be
     assert [(x["milestone"], x["date"], x["status"]) for x in m["milestones"]] == [
         ("enrollment", None, "not_set"), ("lymphodepletion", None, "not_set"), ("infusion", None, "not_set")]
     assert all("drift" not in x for x in m["milestones"])
+
+
+def test_a_screen_failure_has_no_milestones(site):
+    number = new_candidate(site, cohort="SRNS", infusion="2026-03-09")
+    post_bundle(site, number, example("srns-hepatitis-b"))
+    assert site.client("investigator").post(f"/api/candidates/{number}/signatures", json=PASSWORD).status_code == 201
+    r = site.client("coordinator").get(f"/api/candidates/{number}/milestones")
+    assert r.status_code == 409 and "screen failure" in r.json()["detail"]
 
 
 def test_a_signed_review_decision_still_applies_at_the_milestones(site):
