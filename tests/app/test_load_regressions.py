@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 from sqlalchemy import event
@@ -91,3 +92,29 @@ def test_the_screening_log_needs_the_same_queries_for_any_number_of_candidates(s
     for _ in range(4):
         post_bundle(site, new_candidate(site), example("srns-eligible"))
     assert log_queries() == few
+
+
+def test_serve_with_workers_hands_uvicorn_the_app_factory(monkeypatch, tmp_path):
+    import typer
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from .app_helpers import SECRET
+    from trialdesk.cli import app_commands
+
+    calls: list = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw, dict(os.environ))))
+    monkeypatch.setenv("TRIALDESK_SECRET_KEY", SECRET)
+    monkeypatch.delenv("TRIALDESK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRIALDESK_RUN_MIGRATIONS", raising=False)
+    cli = typer.Typer()
+    app_commands.register(cli)
+    db = tmp_path / "w.db"
+    result = CliRunner().invoke(cli, ["serve", "--database-url", str(db), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    [(app, kw, env)] = calls
+    assert app == "trialdesk.app.main:create_app" and kw["factory"] and kw["workers"] == 2
+    assert env["TRIALDESK_DATABASE_URL"] == f"sqlite:///{db}" and env["TRIALDESK_RUN_MIGRATIONS"] == "false"
+    assert db.exists()  # migrated once, by the parent
+    refused = CliRunner().invoke(cli, ["serve", "--demo", "--workers", "2"])
+    assert refused.exit_code == 2 and "one worker" in refused.output

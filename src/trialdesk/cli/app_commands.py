@@ -36,6 +36,8 @@ def serve(
     database_url: DatabaseUrl = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes (one per core; "
+                                                                          "not with --demo)")] = 1,
 ) -> None:
     """Start the site application (web pages and JSON API); runs the database migrations first."""
     import uvicorn
@@ -44,6 +46,9 @@ def serve(
     from trialdesk.app.main import create_app, utcnow
     from trialdesk.app.settings import SettingsError
 
+    if demo and workers > 1:
+        typer.echo("error: --demo runs one worker (its secret key and database are made per process)", err=True)
+        raise typer.Exit(2)
     if demo and database_url is None and not os.environ.get("TRIALDESK_DATABASE_URL"):
         database_url = os.path.join(tempfile.mkdtemp(prefix="trialdesk-demo-"), "demo.db")
     try:
@@ -59,6 +64,13 @@ def serve(
         typer.echo(f"demo: {len(numbers)} example candidates; log in as")
         for name, _display, role, password in DEMO_USERS:
             typer.echo(f"  {role:<13} {name} / {password}")
+    if workers > 1:  # each worker builds the app from the environment; the migrations ran above, once
+        os.environ["TRIALDESK_DATABASE_URL"] = rt.settings.database_url
+        os.environ["TRIALDESK_RUN_MIGRATIONS"] = "false"
+        app.state.db_engine.dispose()
+        uvicorn.run("trialdesk.app.main:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="info")
+        return
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
