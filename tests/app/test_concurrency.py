@@ -150,6 +150,18 @@ def test_page_forms_carry_the_version_and_a_stale_one_is_refused(site):
     assert co.get(f"/api/candidates/{number}").json()["candidate"]["infusion"] == "2026-03-25"
 
 
+def test_a_change_refused_after_the_claim_shows_an_error_page_not_a_500(site):
+    """Regression: rolling back a claimed change expired the logged-in user, and rendering the
+    error page (or the no-change redirect) then failed on the detached user."""
+    co = site.client("coordinator")
+    number = new_candidate(site)
+    form = {"csrf_token": co.headers["X-CSRF-Token"], "row_version": "1", "cohort": "SLE", "as_of": "2026-03-02"}
+    r = co.post(f"/candidates/{number}/settings", data={**form, "enrollment": "2026-03-20", "infusion": "2026-03-10"})
+    assert r.status_code == 422 and "is before the enrollment date" in r.text and "Test Coordinator" in r.text
+    r = co.post(f"/candidates/{number}/settings", data=form)  # nothing to change
+    assert r.status_code == 303 and version(site, number) == 1
+
+
 def _race(calls, rounds: int = 1) -> list:
     """Run the calls at the same moment from threads; their results in order."""
     barrier = threading.Barrier(len(calls))
