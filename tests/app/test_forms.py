@@ -339,7 +339,7 @@ def test_removing_a_record_is_a_new_version_with_the_reason_audited(site):
     coord = site.client("coordinator")
     listed = coord.get(f"/api/candidates/{number}/records").json()
     assert listed["version"] == 1 and "resource" not in listed["records"][0]
-    ecog = next(r for r in listed["records"] if r["what"] == ECOG)
+    ecog = next(r for r in listed["records"] if r["what"] == "ECOG Performance Status score")
     assert ecog["source"] == "import" and ecog["type"] == "Observation"
     url = f"/api/candidates/{number}/corrections"
     r = coord.post(url, json={"record": ecog["record"], "action": "remove", "reason": " "})
@@ -365,7 +365,7 @@ def test_removing_a_record_is_a_new_version_with_the_reason_audited(site):
 def test_a_form_entry_corrects_an_imported_record_in_place_of_it(site):
     number = start(site, sle_adult())
     ecog = next(r for r in site.client("coordinator").get(f"/api/candidates/{number}/records").json()["records"]
-                if r["what"] == ECOG)
+                if r["what"] == "ECOG Performance Status score")
     url = f"/api/candidates/{number}/performance-status"
     body = {"scale": "ecog", "score": 3, "date": "2026-02-25", "replaces": ecog["record"]}
     r = site.client("coordinator").post(url, json=body)
@@ -387,7 +387,8 @@ def test_a_form_entry_corrects_an_imported_record_in_place_of_it(site):
 def test_replacing_a_record_with_a_corrected_resource(site):
     number = start(site, sle_adult())
     coord = site.client("coordinator")
-    lvef = next(r for r in coord.get(f"/api/candidates/{number}/records").json()["records"] if r["what"] == LVEF)
+    lvef = next(r for r in coord.get(f"/api/candidates/{number}/records").json()["records"]
+                if r["what"] == "Left ventricular Ejection fraction")
     original = resource(site, number, lvef["record"])
     url = f"/api/candidates/{number}/corrections"
     low = {**original, "valueQuantity": {**original["valueQuantity"], "value": 50}}
@@ -426,7 +427,7 @@ def test_a_coordinator_cannot_remove_or_forge_an_attestation(site):
     url = f"/api/candidates/{number}/corrections"
     body = {"record": attestation["record"], "action": "remove", "reason": "not signed"}
     assert coord.post(url, json=body).status_code == 403
-    ecog = next(r for r in listed if r["what"] == ECOG)
+    ecog = next(r for r in listed if r["what"] == "ECOG Performance Status score")
     forged = {"resourceType": "Observation", "status": "final", "effectiveDateTime": AS_OF, "valueBoolean": True,
               "code": {"coding": [{"system": "urn:trialdesk:attestation", "code": "consent-signed"}]}}
     assert coord.post(url, json={"record": ecog["record"], "action": "replace", "reason": "x",

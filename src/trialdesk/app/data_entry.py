@@ -28,6 +28,7 @@ from trialdesk.app.models import Candidate, Screening, User
 from trialdesk.app.workspace import MAX_REASON, DataChange, Engine, claim, latest_data, store_form_data
 from trialdesk.errors import InputError
 from trialdesk.patient.fhir.bundle import read_bundle
+from trialdesk.protocol.model import Protocol
 
 __all__ = ["correct", "enter", "records"]
 
@@ -207,29 +208,36 @@ def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidat
 
 # ---------------------------------------------------------------- read model
 
-def records(db: Session, c: Candidate) -> dict[str, Any]:
-    """The current data version's records: ref, type, what, date, source (form or import)."""
+def records(db: Session, c: Candidate, protocol: Protocol | None = None) -> dict[str, Any]:
+    """The current data version's records: ref, type, what, date, source (form or import).
+
+    "What" is the code's text or display, else the display of the same code in the protocol's
+    value sets, else the code.
+    """
     dv = latest_data(db, c)
     if dv is None:
         return {"version": None, "records": []}
     bundle = _current(db, c)  # the same version: read in this session's transaction
+    names = {(code.system, code.code): code.display for vs in (protocol.valuesets.values() if protocol else ())
+             for code in vs.codes if code.display}
     out = []
     for ref, r in _refs(bundle):
         if not isinstance(r.get("resourceType"), str):
             continue
-        out.append({"record": ref, "type": r["resourceType"], "what": _what(r), "date": _when(r),
+        out.append({"record": ref, "type": r["resourceType"], "what": _what(r, names), "date": _when(r),
                     "source": "form" if _dict(r.get("meta")).get("source") == FORM_SOURCE else "import",
                     "attestation": _is_attestation(r)})
     return {"version": dv.version, "records": out}
 
 
-def _what(r: dict) -> str:
-    """The record's code in words: the concept's text, else the first coding's display or code."""
+def _what(r: dict, names: dict[tuple[str, str], str]) -> str:
+    """The record's code in words (see :func:`records`)."""
     if r.get("resourceType") == "Patient":
         return "patient"
     concept = next((r[k] for k in ("code", "medicationCodeableConcept", "vaccineCode") if k in r), None)
     first = next(iter(_codings(concept)), {})
-    return str(_dict(concept).get("text") or first.get("display") or first.get("code") or "")
+    known = names.get((str(first.get("system")), str(first.get("code"))))
+    return str(_dict(concept).get("text") or first.get("display") or known or first.get("code") or "")
 
 
 def _when(r: dict) -> str | None:

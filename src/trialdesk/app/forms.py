@@ -71,7 +71,8 @@ ATTESTATION_LABELS = {
     "predicted-survival-12w": "Predicted survival is at least 12 weeks",
     "contraception-agreed": "Agrees to effective contraception for one year after infusion",
     "childbearing-potential": "Of childbearing potential",
-    "intolerant-standard-therapy": "Intolerant of standard therapy (glucocorticoids, hydroxychloroquine or an SLE agent)",
+    "intolerant-standard-therapy": ("Intolerant of standard therapy (glucocorticoids, hydroxychloroquine or an "
+                                    "SLE agent)"),
     "other-trial-3m": "In another clinical study within 3 months before enrollment",
     "no-major-condition": "No other major medical condition preventing administration",
     "labs-not-significant": "No clinically significant abnormal lab results",

@@ -28,9 +28,9 @@ def _enter(db: Session, rt: Runtime, auth: Auth, now: datetime, number: str, bui
 
 
 @router.get("/candidates/{number}/records")
-def records(number: str, auth: CanRead, db: SessionDep) -> dict:
+def records(number: str, auth: CanRead, db: SessionDep, rt: RuntimeDep) -> dict:
     """The records of the current data version (record id, type, what, date, form or import), to correct."""
-    return data_entry.records(db, ws.candidate_by_number(db, number))
+    return data_entry.records(db, ws.candidate_by_number(db, number), rt.engine.protocol)
 
 
 @router.post("/candidates/{number}/performance-status")

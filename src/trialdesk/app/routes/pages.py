@@ -140,7 +140,7 @@ def workspace_page(number: str, request: Request, auth: CanRead, db: SessionDep,
     return render(request, "workspace.html", auth, c=c, w=ws.checklist(db, c), meta=_criteria_meta(rt),
                   cohorts=rt.engine.protocol.cohorts, labs=ws.lab_measures(rt.engine.protocol),
                   max_upload=rt.settings.max_upload_bytes, entry=forms.choices(rt.engine.protocol),
-                  records=data_entry.records(db, c))
+                  records=data_entry.records(db, c, rt.engine.protocol))
 
 
 @router.post("/candidates/{number}/import")
