@@ -149,6 +149,28 @@ def test_a_signed_review_decision_still_applies_at_the_milestones(site):
     assert infusion["drift"] == [] and infusion["verdict"] == "eligible"
 
 
+def test_a_review_decision_made_on_another_finding_drifts(site):
+    number = new_candidate(site, enrollment="2026-03-03", infusion="2026-03-05")
+    post_bundle(site, number, example("sle-old-seizure"))
+    inv = site.client("investigator")
+    inv.post(f"/api/candidates/{number}/decisions", json={
+        "criterion_id": "EXC-CNS", "decision": "pass", "reason": "one seizure in 2025, none since"})
+    assert inv.post(f"/api/candidates/{number}/signatures", json=PASSWORD).status_code == 201
+    bundle = json.loads(example("sle-old-seizure"))  # a second, older seizure turns up in the records
+    [seizure] = [e for e in bundle["entry"] if e["resource"].get("id") == "condition-31"]
+    older = json.loads(json.dumps(seizure))
+    older["fullUrl"], older["resource"]["id"], older["resource"]["onsetDateTime"] = "urn:uuid:c-32", "c-32", "2024-01-10"
+    bundle["entry"].append(older)
+    assert post_bundle(site, number, json.dumps(bundle).encode()).status_code == 200
+
+    enrollment = by_name(milestones(site, number))["enrollment"]
+    assert enrollment["drift"] == ["EXC-CNS"] and enrollment["verdict"] == "needs_review"
+    [cns] = [k for k in enrollment["criteria"] if k["drift"]]
+    assert cns["signed"]["outcome"] == cns["now"]["outcome"] == "review"
+    assert cns["signed"]["effective"] == "pass" and cns["now"]["decision_applies"] is False
+    assert "must decide again" in cns["why"]
+
+
 def test_milestone_dates_out_of_order_are_refused_and_change_nothing(site):
     number = new_candidate(site, enrollment="2026-03-04", infusion="2026-03-09")
     c = site.client("coordinator")
