@@ -159,7 +159,8 @@ def test_a_review_decision_made_on_another_finding_drifts(site):
     bundle = json.loads(example("sle-old-seizure"))  # a second, older seizure turns up in the records
     [seizure] = [e for e in bundle["entry"] if e["resource"].get("id") == "condition-31"]
     older = json.loads(json.dumps(seizure))
-    older["fullUrl"], older["resource"]["id"], older["resource"]["onsetDateTime"] = "urn:uuid:c-32", "c-32", "2024-01-10"
+    older["fullUrl"] = "urn:uuid:c-32"
+    older["resource"].update(id="c-32", onsetDateTime="2024-01-10")
     bundle["entry"].append(older)
     assert post_bundle(site, number, json.dumps(bundle).encode()).status_code == 200
 
