@@ -558,3 +558,18 @@ def test_a_form_entry_on_a_bare_patient_makes_it_a_bundle(site):
     r = site.client("coordinator").post(f"/api/candidates/{number}/labs", headers={"Content-Type": "application/json"},
                                         content=f'{{"measure": "lvef", "value": NaN, "unit": "%", "date": "{AS_OF}"}}')
     assert r.status_code == 422 and "LVEF: nan is not a finite number" in r.json()["detail"]
+
+
+def test_a_stale_row_version_refuses_a_form_entry(site):
+    number = start(site, sle_adult(ECOG))
+    c = site.client("coordinator")
+    seen = int(c.get(f"/api/candidates/{number}").headers["ETag"].strip('"'))
+    body = {"scale": "ecog", "score": 1, "date": "2026-03-01"}
+    assert c.post(f"/api/candidates/{number}/performance-status", json=body,
+                  headers={"If-Match": f'"{seen}"'}).status_code == 200
+    r = c.post(f"/api/candidates/{number}/ecg", json={"impression": "normal", "date": "2026-03-01"},
+               headers={"If-Match": f'"{seen}"'})
+    assert r.status_code == 409 and "reload" in r.json()["detail"]
+    r = form(site, "coordinator", f"/candidates/{number}/corrections", record="Observation/observation-6",
+             action="remove", reason="x", row_version=str(seen))
+    assert r.status_code == 409 and versions(site) == [1, 2]
