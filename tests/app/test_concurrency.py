@@ -107,12 +107,12 @@ def test_a_stale_version_gets_409_naming_who_changed_it_and_nothing_is_written(s
     assert r.status_code == 200 and r.json()["enrollment"] == "2026-03-11"
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "", "*", "9" * 13])
-def test_an_if_match_that_is_not_a_version_is_a_422(site, value):
+def test_an_if_match_that_is_not_a_version_is_a_422(site):
     number = new_candidate(site)
-    r = site.client("coordinator").patch(f"/api/candidates/{number}", json={"infusion": "2026-03-20"},
-                                         headers={"If-Match": value})
-    assert r.status_code == 422 and "is not a row version" in r.json()["detail"]
+    for value in ["abc", "-1", "1.5", "", "*", "9" * 13]:
+        r = site.client("coordinator").patch(f"/api/candidates/{number}", json={"infusion": "2026-03-20"},
+                                             headers={"If-Match": value})
+        assert r.status_code == 422 and "is not a row version" in r.json()["detail"], value
     assert version(site, number) == 1
 
 
