@@ -350,3 +350,25 @@ def app_commands_app():
     app = typer.Typer()
     app_commands.register(app)
     return app
+
+
+def test_the_active_version_is_looked_up_off_the_event_loop_once_per_request(site, monkeypatch):
+    import asyncio
+
+    from trialdesk.app.protocol_versions import ActiveProtocol
+
+    calls: list[bool] = []
+    real = ActiveProtocol.engine
+
+    def engine(self):
+        try:
+            asyncio.get_running_loop()
+            calls.append(True)
+        except RuntimeError:
+            calls.append(False)
+        return real(self)
+
+    number = new_candidate(site)
+    monkeypatch.setattr(ActiveProtocol, "engine", engine)
+    assert post_bundle(site, number, example("sle-eligible")).status_code == 200  # an async route
+    assert calls == [False]

@@ -7,7 +7,7 @@ every route against it for every role and for no log-in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Callable, Iterator
 
@@ -52,15 +52,23 @@ class Runtime:
     passwords: Passwords
     protocols: ActiveProtocol
     clock: Callable[[], datetime]
+    pinned: Engine | None = None
 
     @property
     def engine(self) -> Engine:
-        """The screening engine with the site's active protocol version (looked up on each use)."""
-        return self.protocols.engine()
+        """The screening engine with the site's active protocol version: the one resolved for the
+        request (see :func:`get_runtime`), else looked up on each use."""
+        return self.pinned or self.protocols.engine()
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
+    """The runtime with the active protocol version resolved once for this request.
+
+    A sync dependency, so FastAPI runs it in a worker thread: the database look-up never blocks
+    the event loop, and the whole request screens with one version.
+    """
+    rt: Runtime = request.app.state.runtime
+    return replace(rt, pinned=rt.protocols.engine())
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
