@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from .app_helpers import PASSWORDS, example, new_candidate, post_bundle
 from trialdesk.app import workspace as ws
 from trialdesk.app.audit import verify
+from trialdesk.app.deps import seen_version
 from trialdesk.app.errors import Conflict
 from trialdesk.app.models import AuditRecord, DataVersion, Screening, Signature, User
 from trialdesk.app.users import create_user
@@ -257,3 +258,53 @@ def test_concurrent_changes_with_the_same_version_let_exactly_one_through(site):
     ])
     assert sorted(r.status_code for r in results) == [200, 409, 409], [r.text[:200] for r in results]
     assert version(site, number) == int(seen) + 1
+
+
+def _depends_on_seen_version(dependant) -> bool:
+    return any(d.call is seen_version or _depends_on_seen_version(d) for d in dependant.dependencies)
+
+
+def test_every_mutating_candidate_route_refuses_a_stale_version(site):
+    """Each POST/PATCH on a candidate (the authorization matrix's table and bodies, so new routes are
+    covered as they appear) reads the version it is sent, and a stale one writes nothing."""
+    from fastapi.routing import APIRoute
+
+    from trialdesk.app.main import routers
+
+    from .test_authz import EXPECTED, FORMS, JSON_BODIES
+
+    served = {(m, prefix + r.path): r for prefix, router in routers() for r in router.routes
+              if isinstance(r, APIRoute) for m in r.methods if m in ("POST", "PATCH") and "{number}" in r.path}
+    unchecked = [f"{m} {p}" for (m, p), r in sorted(served.items()) if not _depends_on_seen_version(r.dependant)]
+    assert not unchecked, unchecked
+    mutating = sorted(key for key in served if key in EXPECTED)  # the matrix's bodies get past validation
+    assert len(mutating) >= 20
+
+    number = new_candidate(site)
+    post_bundle(site, number, example("sle-old-seizure"))
+    stale = version(site, number)
+    assert site.client("coordinator").patch(f"/api/candidates/{number}", json={"infusion": "2026-03-20"}).is_success
+    failures = []
+    for method, path in mutating:
+        allowed = EXPECTED[method, path]
+        client = site.client("investigator" if "investigator" in allowed else sorted(allowed)[0])
+        url = path.replace("{number}", number)
+        csrf = client.headers["X-CSRF-Token"]
+        before = audit_count(site)
+        if path.startswith("/api"):
+            headers = {"If-Match": str(stale)}
+            if path.endswith("/screenings"):
+                r = client.request(method, url, content=example("sle-eligible"),
+                                   headers={**headers, "Content-Type": "application/fhir+json"})
+            else:
+                r = client.request(method, url, json=JSON_BODIES.get(path, {}), headers=headers)
+        elif path.endswith("/import"):
+            r = client.post(url, data={"csrf_token": csrf, "row_version": str(stale)},
+                            files={"bundle": ("b.json", example("sle-eligible"), "application/json")})
+        else:
+            r = client.post(url, data={**FORMS.get(path, {}), "csrf_token": csrf, "row_version": str(stale)})
+        if r.status_code != 409 or f"{number} was changed by coordinator" not in r.text:
+            failures.append(f"{method} {path}: {r.status_code} {r.text[:120]!r}")
+        if audit_count(site) != before or version(site, number) != stale + 1:
+            failures.append(f"{method} {path}: wrote something with a stale version")
+    assert not failures, "\n".join(failures)
