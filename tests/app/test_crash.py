@@ -92,6 +92,8 @@ class Acknowledged:
         self.decisions: set[str] = set()
         self.signatures: set[int] = set()
         self.total = 0
+        self.unanswered = 0  # writes sent when the server died
+        self.errors: list[str] = []  # answers other than the expected 2xx
 
     def add(self, kind: str, number: str, value: object = None) -> None:
         with self.lock:
@@ -106,32 +108,42 @@ class Acknowledged:
                 self.signatures.add(value)  # type: ignore[arg-type]
 
 
+class Unexpected(Exception):
+    pass
+
+
+def _expect(r: httpx2.Response, status: int) -> httpx2.Response:
+    if r.status_code != status:
+        raise Unexpected(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}")
+    return r
+
+
 def _writer(server: Server, ack: Acknowledged, stop: threading.Event, index: int) -> None:
     """Create a candidate, import twice, decide the review item, sign; again, until the server dies."""
     try:
         co, inv = server.client("coordinator"), server.client("investigator")
         kinds = ("review", "eligible") if index % 2 else ("eligible", "review")
         while not stop.is_set():
-            r = co.post("/api/candidates", json={"cohort": "SLE", "as_of": "2026-03-02"})
-            if r.status_code != 201:
-                return
-            number = r.json()["number"]
+            number = _expect(co.post("/api/candidates", json={"cohort": "SLE", "as_of": "2026-03-02"}),
+                             201).json()["number"]
             ack.add("create", number)
             for kind in kinds:
-                r = co.post(f"/api/candidates/{number}/screenings", content=BUNDLES[kind],
-                            headers={"Content-Type": "application/fhir+json"})
-                assert r.status_code == 200, r.text
+                _expect(co.post(f"/api/candidates/{number}/screenings", content=BUNDLES[kind],
+                                headers={"Content-Type": "application/fhir+json"}), 200)
                 ack.add("import", number)
             if kinds[-1] == "review":
-                r = inv.post(f"/api/candidates/{number}/decisions", json={
-                    "criterion_id": "EXC-CNS", "decision": "pass", "reason": "febrile seizure at 3"})
-                assert r.status_code == 200, r.text
+                _expect(inv.post(f"/api/candidates/{number}/decisions", json={
+                    "criterion_id": "EXC-CNS", "decision": "pass", "reason": "febrile seizure at 3"}), 200)
                 ack.add("decide", number)
-            r = inv.post(f"/api/candidates/{number}/signatures", json={"password": PASSWORDS["investigator"]})
-            assert r.status_code == 201, r.text
+            r = _expect(inv.post(f"/api/candidates/{number}/signatures",
+                                 json={"password": PASSWORDS["investigator"]}), 201)
             ack.add("sign", number, r.json()["id"])
-    except (httpx2.TransportError, httpx2.HTTPError):
-        return  # the server died under us
+    except httpx2.TransportError:
+        with ack.lock:  # the server died under us, with this write in flight
+            ack.unanswered += 1
+    except (Unexpected, AssertionError) as exc:
+        with ack.lock:
+            ack.errors.append(str(exc))
 
 
 def _prepare(url: str) -> None:
@@ -200,7 +212,9 @@ def test_a_killed_server_loses_no_acknowledged_write_and_leaves_nothing_half_wri
     stop.set()
     for t in threads:
         t.join(30)
+    assert not ack.errors, ack.errors
     assert ack.total >= 40 and ack.signatures, f"too few writes before the kill: {ack.total}"
+    assert ack.unanswered >= 1, "the kill came between writes, not during one"
 
     server.start()  # a restart runs the migrations and opens the database again
     try:
