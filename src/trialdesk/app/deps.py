@@ -22,7 +22,8 @@ from trialdesk.app.security import SESSION_COOKIE, Passwords, csrf_ok, csrf_toke
 from trialdesk.app.settings import Settings
 from trialdesk.app.workspace import Engine
 
-__all__ = ["PERMISSIONS", "Auth", "CanAmend", "CanAttest", "CanAudit", "CanCount", "CanDecide", "CanEnroll", "CanManageUsers", "CanRead",
+__all__ = ["PERMISSIONS", "Auth", "CanAmend", "CanAssess", "CanAttest", "CanAudit", "CanCount", "CanDecide", "CanEnroll",
+           "CanManageUsers", "CanRead", "CanReadFollowup", "CanWriteFollowup",
            "CanSelf", "CanSign", "CanWrite", "NowDep", "Runtime", "RuntimeDep", "SeenVersion", "SessionDep", "allowed",
            "seen_version"]
 
@@ -39,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit:read": frozenset({"monitor"}),
     "users:manage": frozenset({"admin"}),
     "protocol:amend": frozenset({"investigator"}),                   # load, preview and apply a protocol version
+    "followup:read": frozenset({"coordinator", "investigator", "monitor"}),  # schedule, endpoints, figures, exports
+    "followup:write": frozenset({"coordinator", "investigator"}),    # import, dosing, visits, CRS/ICANS, con-meds
+    "followup:assess": frozenset({"investigator"}),                  # adverse events, PGA, BILAG
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -183,3 +187,6 @@ CanEnroll = Annotated[Auth, Depends(allowed("enroll"))]
 CanAudit = Annotated[Auth, Depends(allowed("audit:read"))]
 CanManageUsers = Annotated[Auth, Depends(allowed("users:manage"))]
 CanAmend = Annotated[Auth, Depends(allowed("protocol:amend"))]
+CanReadFollowup = Annotated[Auth, Depends(allowed("followup:read"))]
+CanWriteFollowup = Annotated[Auth, Depends(allowed("followup:write"))]
+CanAssess = Annotated[Auth, Depends(allowed("followup:assess"))]

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trialdesk.app.db import make_engine, session_factory, upgrade
 from trialdesk.app.deps import Runtime
 from trialdesk.app.errors import AppError, NotAuthenticated
+from trialdesk.app.followup_records import FollowupRefused
 from trialdesk.app.protocol_versions import ActiveProtocol, ProtocolRefused, ensure_initial
 from trialdesk.app.schemas import ERROR_RESPONSES
 from trialdesk.app.security import Passwords
@@ -102,13 +103,13 @@ def _protocol(folder: Path | None) -> Protocol:
 
 def routers() -> list[tuple[str, APIRouter]]:
     """The application's routers with their prefixes (JSON API first, then pages)."""
-    from trialdesk.app.routes import (api_audit, api_auth, api_candidates, api_forms, api_milestones, api_protocol,
-                                      api_screening_log, api_users, pages, pages_forms, pages_milestones,
-                                      pages_protocol)
+    from trialdesk.app.routes import (api_audit, api_auth, api_candidates, api_followup, api_forms, api_milestones,
+                                      api_protocol, api_screening_log, api_users, pages, pages_followup, pages_forms,
+                                      pages_milestones, pages_protocol)
 
     return ([("/api", m.router) for m in (api_auth, api_users, api_candidates, api_forms, api_milestones,
-                                          api_screening_log, api_audit, api_protocol)]
-            + [("", m.router) for m in (pages, pages_forms, pages_milestones, pages_protocol)])
+                                          api_screening_log, api_audit, api_protocol, api_followup)]
+            + [("", m.router) for m in (pages, pages_forms, pages_milestones, pages_protocol, pages_followup)])
 
 
 def routes() -> list[tuple[str, str, str | None]]:
@@ -173,7 +174,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     async def app_error(request: Request, exc: AppError):  # type: ignore[no-untyped-def]
         if request.url.path.startswith("/api"):
             problems = {"problems": exc.problems} if isinstance(exc, ProtocolRefused) else {}
-            return JSONResponse({"detail": exc.message, **problems}, exc.status_code)
+            located = exc.body if isinstance(exc, FollowupRefused) else {}  # where and why
+            return JSONResponse({"detail": exc.message, **problems, **located}, exc.status_code)
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse("/login", 303)
         return pages.error_page(request, exc.status_code, exc.message)

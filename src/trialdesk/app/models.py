@@ -14,7 +14,8 @@ from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, Str
                         UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["AuditHead", "AuditRecord", "Base", "Candidate", "DataVersion", "LoginAttempt", "ProtocolVersion",
+__all__ = ["AuditHead", "AuditRecord", "Base", "Candidate", "DataVersion", "FollowupVersion", "LoginAttempt",
+           "ProtocolVersion",
            "ReviewDecision", "ROLES", "Screening", "Signature", "UserSession", "User"]
 
 ROLES = ("coordinator", "investigator", "monitor", "admin")
@@ -109,6 +110,27 @@ class DataVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # upload | form
     content: Mapped[str] = mapped_column(Text, deferred=True)  # loaded on first use: lists never need it
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class FollowupVersion(Base):
+    """One version of an enrolled subject's follow-up record (docs/followup.md, one subject).
+
+    ``content`` is the canonical JSON of the subject's mapping in the follow-up file format,
+    checked by :func:`trialdesk.followup.read.parse_followup` before it is stored. Rows are
+    never updated: every change is the next version.
+    """
+
+    __tablename__ = "followup_versions"
+    __table_args__ = (UniqueConstraint("candidate_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # import | form
+    content: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
