@@ -118,3 +118,45 @@ def test_serve_with_workers_hands_uvicorn_the_app_factory(monkeypatch, tmp_path)
     assert db.exists()  # migrated once, by the parent
     refused = CliRunner().invoke(cli, ["serve", "--demo", "--workers", "2"])
     assert refused.exit_code == 2 and "one worker" in refused.output
+
+
+def test_a_screening_in_progress_does_not_hold_up_other_writers(site, database_url, monkeypatch):
+    """The audit head's lock is taken at commit, not before the engine runs (PostgreSQL; SQLite
+    has one writer at a time by design)."""
+    import pytest
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises all writers")
+    number = new_candidate(site)
+    post_bundle(site, number, example("sle-eligible"))
+    entered, release = threading.Event(), threading.Event()
+    real = workspace.evaluate
+
+    def slow_evaluate(*args, **kwargs):
+        entered.set()
+        release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workspace, "evaluate", slow_evaluate)
+    investigator = site.client("investigator")
+    screening: list = []
+    t = threading.Thread(target=lambda: screening.append(post_bundle(site, number, example("sle-eligible"))))
+    t.start()
+    try:
+        assert entered.wait(20)
+        created: list = []
+        other = threading.Thread(target=lambda: created.append(
+            investigator.post("/api/candidates", json={"cohort": "SRNS", "as_of": "2026-03-02"})))
+        other.start()
+        other.join(10)
+        assert created and created[0].status_code == 201, "a create waited for another candidate's screening"
+    finally:
+        release.set()
+        t.join()
+    assert screening[0].status_code == 200
+    engine = site.app.state.db_engine
+    from trialdesk.app.audit import verify
+    from trialdesk.app.db import session_factory
+
+    with session_factory(engine)() as db:
+        assert verify(db).ok

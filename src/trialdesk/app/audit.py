@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from trialdesk.app.models import AuditHead, AuditRecord, User
@@ -57,28 +57,49 @@ def delta(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dic
     return {k: old.get(k) for k in keys}, {k: new.get(k) for k in keys}
 
 
+PENDING = "trialdesk.audit.pending"
+
+
 def append(db: Session, *, at: datetime, actor: User | None, action: str, history_type: str, entity_type: str,
            entity_key: str, old: Any = None, new: Any = None, reason: str | None = None,
            actor_name: str | None = None) -> AuditRecord:
-    """Append one record in the caller's transaction (it commits or rolls back with the change).
-
-    The head row is updated first: that takes the write lock (SQLite) or the row lock
-    (PostgreSQL), so concurrent writers append one after the other.
-    """
-    db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-    db.refresh(head)
+    """Add one record to the caller's transaction: it is chained and written when the transaction
+    commits, and dropped if it rolls back (see :func:`_write_pending`)."""
     record = AuditRecord(
-        seq=head.seq, at=at.isoformat(timespec="microseconds"), actor_id=actor.id if actor else None,
+        at=at.isoformat(timespec="microseconds"), actor_id=actor.id if actor else None,
         actor=actor.username if actor else (actor_name or "-"), action=action, history_type=history_type,
         entity_type=entity_type, entity_key=entity_key,
-        old=None if old is None else canonical(old), new=None if new is None else canonical(new),
-        reason=reason, prev_hash=head.hash)
-    record.hash = record_hash(record)
-    head.hash = record.hash
-    db.add(record)
-    db.flush()
+        old=None if old is None else canonical(old), new=None if new is None else canonical(new), reason=reason)
+    db.info.setdefault(PENDING, []).append(record)
     return record
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(db: Session) -> None:
+    """Chain the transaction's records onto the head, at commit.
+
+    Updating the head row takes the write lock (SQLite) or the row lock (PostgreSQL), so
+    concurrent writers append one after the other; taking it only at commit keeps that lock
+    for milliseconds, not for the whole request (a screening held it for hundreds of
+    milliseconds and stalled every writer under load: scripts/bench-load).
+    """
+    pending = db.info.pop(PENDING, None)
+    if not pending:
+        return
+    db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + len(pending)))
+    last_seq, prev = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    for i, record in enumerate(pending):
+        record.seq, record.prev_hash = last_seq - len(pending) + 1 + i, prev
+        record.hash = prev = record_hash(record)
+    db.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev))
+    db.add_all(pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(db: Session, transaction) -> None:  # type: ignore[no-untyped-def]
+    """A transaction that ended without committing (rollback, close) takes its records with it."""
+    if transaction.parent is None:
+        db.info.pop(PENDING, None)
 
 
 @dataclass(frozen=True)
