@@ -324,6 +324,7 @@ def test_cli_preview_load_and_apply(site, tmp_path):
     assert shown.exit_code == 0, shown.output
     assert f"{n['unsigned']}: screening -> ineligible" in shown.output and "INC-LVEF (SRNS): pass -> fail" in shown.output
     assert fingerprint(site) == before
+    reviewed = shown.output.split("preview sha256: ")[1].strip()
 
     broken = amended(tmp_path, "1.4.0")
     edit(broken / "criteria.yaml", "- id: INC-LVEF\n", "- id: INC-LVEF\n  threshold: 65\n")
@@ -338,8 +339,9 @@ def test_cli_preview_load_and_apply(site, tmp_path):
     nobody = CliRunner().invoke(cli, ["protocol", "apply", version_id, "--user", "monitor", "--reason", "EC",
                                       "--database-url", url])
     assert nobody.exit_code == 2 and "not an active investigator" in nobody.output
+    assert json.loads(loaded.output.split("\n", 1)[1])["preview_sha256"] == reviewed  # the same preview
     applied = CliRunner().invoke(cli, ["protocol", "apply", version_id, "--user", "investigator", "--reason",
-                                       "EC approval", "--database-url", url])
+                                       "EC approval", "--expect", reviewed, "--database-url", url])
     assert applied.exit_code == 0, applied.output
     assert site.client("coordinator").get("/api/protocol").json()["version"] == "1.1.0"
 

@@ -165,7 +165,8 @@ def preview(db: Session, protocols: ActiveProtocol, row: ProtocolVersion, user: 
 
 
 def _ident(row: ProtocolVersion) -> dict[str, Any]:
-    return {"id": row.id, "protocol_id": row.protocol_id, "version": row.version, "sha256": row.sha256}
+    """A version by content, not by row id: a folder previewed before loading hashes the same."""
+    return {"protocol_id": row.protocol_id, "version": row.version, "sha256": row.sha256}
 
 
 def apply(db: Session, protocols: ActiveProtocol, row: ProtocolVersion, user: User, now: datetime, reason: str,
