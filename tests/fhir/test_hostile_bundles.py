@@ -145,3 +145,21 @@ def test_the_screen_command_never_passes_on_malformed_evidence(case):
     assert obj is not None, how
     outcomes = _outcomes(obj, criterion)
     assert outcomes and "pass" not in outcomes, (name, criterion, how)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(files=st.lists(st.one_of(corrupted_bundles().map(lambda c: c[0]), NOT_BUNDLES), min_size=2, max_size=4))
+def test_a_folder_of_broken_files_gives_one_line_per_file(files):
+    """A batch: exit 0 if every file was screened, 1 if some could not be read; one JSON line per
+    file in name order, each a screening or ``{"file", "error"}``."""
+    with tempfile.TemporaryDirectory() as folder:
+        names = [f"b{i}.json" for i in range(len(files))]
+        for name, data in zip(names, files):
+            (Path(folder) / name).write_bytes(data)
+        result = RUNNER.invoke(app, ["screen", folder, "--as-of", AS_OF.isoformat(), "--format", "jsonl"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(line["file"]).name for line in lines] == names
+    errors = [line for line in lines if "error" in line]
+    assert all(e["error"].strip() for e in errors)
+    assert result.exit_code == (1 if errors else 0), (result.exit_code, errors)
