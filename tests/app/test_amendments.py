@@ -374,3 +374,22 @@ def test_the_active_version_is_looked_up_off_the_event_loop_once_per_request(sit
     monkeypatch.setattr(ActiveProtocol, "engine", engine)
     assert post_bundle(site, number, example("sle-eligible")).status_code == 200  # an async route
     assert calls == [False]
+
+
+def test_a_version_the_engine_cannot_run_is_a_blocking_problem_not_a_500(site, tmp_path):
+    """The loader does not check every measure id the engine reads: without the EULAR/ACR measure
+    the protocol loads and lints, but screening an SLE candidate fails."""
+    number = new_candidate(site, "SLE")
+    post_bundle(site, number, example("sle-eligible"))
+    folder = amended(tmp_path)
+    text = (folder / "protocol.yaml").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.strip().startswith("eular-acr-2019:"))
+    edit(folder / "protocol.yaml", line + "\n", "")
+    r = upload(site, zipped(folder))
+    assert r.status_code == 201, r.text
+    [entry] = r.json()["preview"]["candidates"]
+    assert "cannot screen this candidate" in entry["problem"] and "eular-acr-2019" in entry["problem"]
+    refused = site.client("investigator").post(f"/api/protocol/versions/{r.json()['version']['id']}/activate",
+                                               json={"reason": "EC"})
+    assert refused.status_code == 409 and number in refused.json()["detail"]
+    assert site.client("coordinator").get("/api/protocol").json()["version"] == "1.0.0"

@@ -115,7 +115,13 @@ def _candidate(db: Session, c: Candidate, current: Engine, new: Engine, user: Us
         return entry
     dv = ws.latest_data(db, c)
     assert dv is not None  # open_candidates checked
-    base, after = ws.evaluate(current, user, now, c, dv), ws.evaluate(new, user, now, c, dv)
+    base = ws.evaluate(current, user, now, c, dv)
+    try:
+        after = ws.evaluate(new, user, now, c, dv)
+    except Exception as exc:  # an uploaded version can pass the loader and lint and still break the engine
+        entry["problem"] = (f"version {new.protocol.version} cannot screen this candidate "
+                            f"({type(exc).__name__}: {exc}): fix the protocol and load it again")
+        return entry
     st_new = ws.state_of(db, c, after)
     new_status = ws.status_of(db, c, st_new)
     titles = {k.id: k.title for k in (*current.protocol.criteria, *new.protocol.criteria)}
