@@ -44,7 +44,7 @@ from typing import Any, Iterator
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, func, inspect, select, table, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -97,7 +97,8 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if u.password is not None:
         env["PGPASSWORD"] = str(u.password)
-    return u.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+    bare = URL.create("postgresql", username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
+    return bare.render_as_string(hide_password=False), env
 
 
 def _tool(name: str) -> str:

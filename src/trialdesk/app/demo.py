@@ -25,7 +25,7 @@ DEMO_USERS = (  # username, display name, role, password
     ("coordinator", "Demo Coordinator", "coordinator", "coordinator-demo"),
     ("investigator", "Dr. Demo Investigator", "investigator", "investigator-demo"),
     ("monitor", "Demo Monitor", "monitor", "monitor-demo"),
-    ("admin", "Demo Admin", "admin", "admin-demo"),
+    ("admin", "Demo Admin", "admin", "admin-demo-pass"),
 )
 
 

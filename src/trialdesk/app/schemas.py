@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trialdesk.app.security import MIN_PASSWORD_LENGTH
 from trialdesk.app.users import USERNAME
 
 Role = Literal["coordinator", "investigator", "monitor", "admin"]
@@ -55,13 +56,13 @@ class UserCreate(Strict):
     username: str = Field(max_length=64, pattern=USERNAME.pattern)
     display_name: str = Field("", max_length=200)
     role: Role
-    password: str = Field(min_length=10, max_length=1024)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 class UserUpdate(Strict):
     role: Role | None = None
     active: bool | None = None
-    password: str | None = Field(None, min_length=10, max_length=1024)
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
     reason: str | None = Field(None, max_length=2000)
 
 

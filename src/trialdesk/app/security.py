@@ -33,7 +33,7 @@ __all__ = ["Passwords", "SESSION_COOKIE", "LOGIN_CSRF_COOKIE", "csrf_token", "th
 
 SESSION_COOKIE = "td_session"
 LOGIN_CSRF_COOKIE = "td_login_csrf"
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1 (level 1): at least 12 characters
 
 
 class Passwords:

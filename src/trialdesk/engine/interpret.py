@@ -373,7 +373,10 @@ class Interpreter:
         if o.value is not None:
             return o.value
         if o.text:
-            titer = eular_acr_2019.parse_titer(o.text)
+            try:
+                titer = eular_acr_2019.parse_titer(o.text)
+            except CalculatorError:  # free text that is no titer: unreadable, like no value
+                titer = None
             if titer is not None:
                 return titer
         return 0.0 if read.qualitative(o) is False else None

@@ -16,6 +16,7 @@ from trialdesk.app import audit
 from trialdesk.app.deps import CanAudit, NowDep, SessionDep
 from trialdesk.app.models import AuditRecord
 from trialdesk.app.schemas import AuditRecordPublic
+from trialdesk.app.screening_log import FORMULA_START
 
 router = APIRouter(tags=["audit"])
 
@@ -57,6 +58,12 @@ def verify_audit(auth: CanAudit, db: SessionDep) -> dict:
     return audit.verify(db).to_json()
 
 
+def _defused(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP "CSV
+    injection"); the record itself, and ``audit verify``, are unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 @router.get("/audit/export.csv", response_class=Response)
 def export_audit(auth: CanAudit, db: SessionDep, now: NowDep) -> Response:
     """The whole trail as CSV, oldest first (the export itself is recorded)."""
@@ -65,7 +72,7 @@ def export_audit(auth: CanAudit, db: SessionDep, now: NowDep) -> Response:
     writer.writerow(FIELDS)
     rows = list(db.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars())
     for r in rows:
-        writer.writerow([getattr(r, f) for f in FIELDS])
+        writer.writerow([_defused(getattr(r, f)) for f in FIELDS])
     audit.append(db, at=now, actor=auth.user, action="export", history_type="=", entity_type="audit",
                  entity_key="audit", new={"format": "csv", "records": len(rows)})
     db.commit()
