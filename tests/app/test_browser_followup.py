@@ -145,14 +145,17 @@ def test_enrollment_to_day_28_with_crs_and_a_lab_toxicity(browser, live_site, da
     page.wait_for_url(f"{url}#followup-adverse-events")
     assert "Cytokine release syndrome" in page.locator("#adverse-events").inner_text()
 
-    # the timeline: the figure loads, and its SVG download is a drawing
+    # the timeline: the figure loads; its SVG marks the CRS grade, the ALT grade and the adverse event
     page.goto(url)
     page.locator("#timeline-img").scroll_into_view_if_needed()
     page.wait_for_function("document.getElementById('timeline-img').complete")
     assert page.evaluate("document.getElementById('timeline-img').naturalWidth") > 300
     with page.expect_download() as got:
         page.locator("#timeline-svg").click()
-    assert ElementTree.parse(got.value.path()).getroot().tag.endswith("svg")
+    svg = open(got.value.path(), encoding="utf-8").read()
+    assert ElementTree.fromstring(svg).tag.endswith("svg")
+    for label in ("G2", "ALT G3", "Cytokine release syndrome G2"):  # text drawn as paths is also a comment
+        assert f"<!-- {label} -->" in svg, label
     assert "grade 3" in page.locator("#safety-worst-lab").inner_text()
     shot(page, "followup-subject", database_url)
 

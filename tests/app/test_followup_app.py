@@ -137,6 +137,9 @@ def test_enrolled_subject_through_day_28(site):
     svg = mon.get(f"/api/candidates/{number}/followup/timeline.svg")
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
     assert ElementTree.fromstring(svg.content).tag.endswith("svg")
+    # matplotlib writes each text drawn as paths as a comment: the CRS grade, the ALT grade, the AE bar
+    for label in ("G2", "ALT G3", "Cytokine release syndrome G2"):
+        assert f"<!-- {label} -->".encode() in svg.content, label
     png = mon.get(f"/api/candidates/{number}/followup/timeline.png", params={"download": "true"})
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n" and "attachment" in png.headers["content-disposition"]
     assert ElementTree.fromstring(mon.get("/api/followup/swimmer.svg").content).tag.endswith("svg")

@@ -108,7 +108,13 @@ def followup(number: str, auth: CanReadFollowup, db: SessionDep, rt: RuntimeDep,
     return fv.subject_view(db, rt.engine.protocol, c, now.date())
 
 
-@router.post("/candidates/{number}/followup", status_code=201)
+FILE_BODY = {"requestBody": {"required": True, "description": "A follow-up file (docs/followup.md) with this one "
+                                                             "subject, or the subject's mapping alone",
+                             "content": {"application/yaml": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": {"type": "object"}}}}}
+
+
+@router.post("/candidates/{number}/followup", status_code=201, openapi_extra=FILE_BODY)
 async def import_followup(number: str, request: Request, auth: CanWriteFollowup, db: SessionDep, rt: RuntimeDep,
                           now: NowDep, seen: SeenVersion,
                           reason: Annotated[str | None, Query(max_length=2000)] = None) -> dict:
