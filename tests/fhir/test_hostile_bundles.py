@@ -14,13 +14,15 @@ JSON that are no bundle at all. The properties:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
-from engine.strategies import (AS_OF, ELIGIBLE, NOT_BUNDLES, corrupted_bundles, example, huge_strings,
-                               malformed_evidence)
+from engine.strategies import (AS_OF, ELIGIBLE, EXAMPLES, NOT_BUNDLES, WRONG_TYPES, corrupted_bundles, example,
+                               huge_strings, malformed_evidence)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -163,3 +165,40 @@ def test_a_folder_of_broken_files_gives_one_line_per_file(files):
     errors = [line for line in lines if "error" in line]
     assert all(e["error"].strip() for e in errors)
     assert result.exit_code == (1 if errors else 0), (result.exit_code, errors)
+
+
+@lru_cache(maxsize=1)
+def _failing_evidence() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(example, criterion, evidence refs) for every criterion an example fails."""
+    out = []
+    for path in sorted(EXAMPLES.glob("*.json")):
+        result = screen(PROTOCOL, read_bundle(path.read_bytes(), path.name), AS_OF).to_json(path.name)
+        out += [(path.stem, c["id"], tuple(e["resource"] for e in c["evidence"]))
+                for r in result["results"] for c in r["criteria"] if c["outcome"] == "fail" and c["evidence"]]
+    return out
+
+
+@st.composite
+def malformed_failing_evidence(draw: st.DrawFn) -> tuple[str, str, dict, str]:
+    """An example with every resource behind one failing criterion given a field of the wrong type."""
+    name, criterion, refs = draw(st.sampled_from(_failing_evidence()))
+    bundle = example(name)
+    resources = [e["resource"] for e in bundle["entry"] if f"{e['resource']['resourceType']}/{e['resource'].get('id')}"
+                 in refs]
+    field = draw(st.sampled_from(sorted({k for r in resources for k in r} - {"resourceType", "id"})))
+    wrong = draw(WRONG_TYPES.filter(lambda v: not isinstance(v, type(resources[0].get(field)))))
+    for r in resources:
+        if field in r:
+            r[field] = copy.deepcopy(wrong)
+    return name, criterion, bundle, f"{field}={wrong!r}"[:200]
+
+
+@FAST
+@given(case=malformed_failing_evidence())
+def test_a_failing_criterion_never_turns_pass_when_its_evidence_is_malformed(case):
+    """Found by this test: a drug or vaccine whose code could not be read let EXC-BCELL-THERAPY and
+    EXC-LIVE-VACCINE pass ("no record of ..."); such a record now makes them unknown."""
+    name, criterion, bundle, how = case
+    result = screen(PROTOCOL, read_bundle(json.dumps(bundle).encode(), "x.json"), AS_OF).to_json("x.json")
+    outcomes = _outcomes(result, criterion)
+    assert outcomes and "pass" not in outcomes, (name, criterion, how)

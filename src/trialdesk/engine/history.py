@@ -22,6 +22,12 @@ from trialdesk.protocol.references import drug_valuesets
 _LABELS = {"condition": "condition", "procedure": "procedure", "medication": "drug",
            "immunization": "vaccine", "allergy": "allergy or intolerance", "consent": "research consent",
            "study": "participation in another study"}
+#: The FHIR resource types each kind is read from: a malformed one whose code could not be read
+#: may be anything of its kind, so "no record of ..." cannot be concluded while it is there.
+_TYPES = {"condition": ("Condition", "DiagnosticReport"), "procedure": ("Procedure",),
+          "medication": ("MedicationStatement", "MedicationRequest", "MedicationAdministration"),
+          "immunization": ("Immunization",), "allergy": ("AllergyIntolerance",), "consent": ("Consent",),
+          "study": ("ResearchSubject",)}
 
 
 def _overlaps(start: date | None, end: date | None, w_start: date | None, w_end: date) -> bool:
@@ -125,4 +131,12 @@ def visit_has(ctx: Context, node: Has) -> Res:
     broken = ctx.unreadable(valuesets, node.window) if valuesets else []
     if broken:
         return Res(Truth.UNKNOWN, f"record {broken[0].ref} could not be read: {broken[0].message}")
+    rec = ctx.record
+    read = {e.ref for entries in (rec.conditions, rec.procedures, rec.medications, rec.immunizations, rec.allergies,
+                                  rec.consents, rec.studies) for e in entries}
+    blind = [i for i in rec.issues if i.kind == "malformed" and not i.codes and i.ref not in read
+             and i.ref.split("/")[0] in _TYPES[node.kind]]
+    if blind:
+        return Res(Truth.UNKNOWN, f"record {blind[0].ref} could not be read and has no readable code, so it may "
+                                  f"be {what}: {blind[0].message}", needs=[Need(f"a readable {blind[0].ref}")])
     return Res(Truth.FALSE, f"no record of {what} {where}")
