@@ -400,6 +400,12 @@ def test_replacing_a_record_with_a_corrected_resource(site):
     r = coord.post(url, json={"record": lvef["record"], "action": "replace", "reason": "x",
                               "resource": {**low, "effectiveDateTime": "01/03/2026"}})
     assert r.status_code == 422 and "could not be read" in r.json()["detail"]
+    for change, message in (({"effectiveDateTime": "2026-03-03"}, "after the screening date 2026-03-02"),
+                            ({"valueQuantity": {**low["valueQuantity"], "value": 140}}, "140 % is impossible"),
+                            ({"valueQuantity": {"value": 50, "unit": "mL", "code": "mL"}}, "cannot be read as %")):
+        r = coord.post(url, json={"record": lvef["record"], "action": "replace", "reason": "x",
+                                  "resource": {**low, **change}})
+        assert r.status_code == 422 and message in r.json()["detail"], (change, r.text)
     assert versions(site) == [1]
     r = coord.post(url, json={"record": lvef["record"], "action": "replace", "reason": "echo re-read",
                               "resource": low})

@@ -26,11 +26,15 @@ from trialdesk.app.errors import Conflict, Invalid, PermissionDenied
 from trialdesk.app.forms import ATTESTATION, FORM_SOURCE, Built
 from trialdesk.app.models import Candidate, Screening, User
 from trialdesk.app.workspace import MAX_REASON, DataChange, Engine, claim, latest_data, store_form_data
+from trialdesk.engine.screen import screen
 from trialdesk.errors import InputError
 from trialdesk.patient.fhir.bundle import read_bundle
 from trialdesk.protocol.model import Protocol
 
-__all__ = ["correct", "enter", "records"]
+__all__ = ["REFUSED_ISSUES", "correct", "enter", "records"]
+
+#: The engine's data issues that refuse a corrected resource (``patient/censor.py``, ``engine/interpret.py``).
+REFUSED_ISSUES = frozenset({"future", "impossible", "unit"})
 
 
 def _current(db: Session, c: Candidate) -> dict:
@@ -110,8 +114,13 @@ def _reason(reason: str | None) -> str:
 
 
 def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, bundle: dict, refs: list[str],
-           change: DataChange) -> Screening:
-    """Check that the new resources read cleanly, then store the bundle as the next data version."""
+           change: DataChange, screened: bool = False) -> Screening:
+    """Check that the new resources read cleanly, then store the bundle as the next data version.
+
+    With ``screened`` (a resource nobody's form checked), the bundle is also screened as of
+    today first, and the resource is refused if the engine would report it as dated after
+    today, impossible, or in a unit it cannot read.
+    """
     content = json.dumps(bundle, ensure_ascii=False).encode()
     try:
         record = read_bundle(content, c.number)
@@ -120,6 +129,12 @@ def _store(db: Session, engine: Engine, user: User, now: datetime, c: Candidate,
     for issue in record.issues:
         if issue.ref in refs:
             raise Invalid(f"{issue.ref} could not be read: {issue.message}")
+    if screened:
+        check = screen(engine.protocol, record, now.date(), cohort=c.cohort,
+                       reference_intervals=engine.reference_intervals)
+        for issue in check.issues:
+            if issue.ref in refs and issue.kind in REFUSED_ISSUES:
+                raise Invalid(f"{issue.ref}, read as of today ({now.date().isoformat()}): {issue.message}")
     return store_form_data(db, engine, user, now, c, content, change)
 
 
@@ -181,11 +196,11 @@ def correct(db: Session, engine: Engine, user: User, now: datetime, c: Candidate
     replacement = copy.deepcopy(resource)
     meta = replacement.get("meta") if isinstance(replacement.get("meta"), dict) else {}
     replacement["meta"] = {**meta, "source": FORM_SOURCE}
-    return _replace(db, engine, user, now, c, bundle, record, replacement, reason, "correction")
+    return _replace(db, engine, user, now, c, bundle, record, replacement, reason, "correction", screened=True)
 
 
 def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidate, bundle: dict, record: str,
-             new: dict, reason: str, form: str) -> Screening:
+             new: dict, reason: str, form: str, screened: bool = False) -> Screening:
     k = _locate(bundle, record)
     old = bundle["entry"][k].get("resource") or {}
     if new.get("resourceType") != old.get("resourceType"):
@@ -203,7 +218,7 @@ def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidat
     ref = _refs(bundle)[k][0]
     change = DataChange("correct", "~", {"record": _audited(record), "sha256": _digest(old)},
                         {"record": _audited(ref), "sha256": _digest(new), "form": form}, reason)
-    return _store(db, engine, user, now, c, bundle, [ref], change)
+    return _store(db, engine, user, now, c, bundle, [ref], change, screened)
 
 
 # ---------------------------------------------------------------- read model
