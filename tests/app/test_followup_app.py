@@ -5,14 +5,18 @@ storage as append-only versions, entries checked by the follow-up file reader, r
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
 from xml.etree import ElementTree
 
 from sqlalchemy import func, select
 
 from .test_milestones import male_sle, relogin, signed_candidate
+from trialdesk.app.audit import verify
 from trialdesk.app.models import AuditRecord, FollowupVersion
 
 INFUSION = "2026-03-12"  # the candidate's infusion date; the clock starts on 2026-03-02
@@ -26,15 +30,11 @@ def enrolled(site, subject_id: str = "CARNK-SLE-001", **dates) -> str:
 
 
 def day(n: int) -> str:
-    from datetime import date, timedelta
-
     return (date.fromisoformat(INFUSION) + timedelta(days=n)).isoformat()
 
 
 def to_day(site, n: int) -> None:
     """Move the clock to protocol day ``n`` (the sessions expire on the way: log in again)."""
-    from datetime import datetime, timezone
-
     site.clock.now = datetime.fromisoformat(f"{day(n)}T10:00:00").replace(tzinfo=timezone.utc)
     relogin(site)
 
@@ -123,8 +123,6 @@ def test_enrolled_subject_through_day_28(site):
     assert [r["EXCAT"] for r in ex] == ["LYMPHODEPLETION"] * 3 + ["CAR-NK"]
     summary_row = csv_rows(zipfile.ZipFile(io.BytesIO(z.content)).read("subjects.csv"))[0]
     assert summary_row["WCRSGR"] == "2" and summary_row["WLBTOXGR"] == "3"
-    import hashlib
-
     with site.db() as db:
         exports = db.execute(select(AuditRecord).where(AuditRecord.action == "export",
                                                        AuditRecord.entity_type == "followup")
@@ -298,3 +296,27 @@ def test_pages(site):
     assert r.status_code == 422 and "reason" in r.text  # it would remove the recorded data
     cohort = site.client("monitor").get("/followup")
     assert cohort.status_code == 200 and 'id="export-ae"' in cohort.text and 'id="swimmer-img"' in cohort.text
+
+
+def test_concurrent_entries_lose_nothing_and_a_stale_version_is_refused(site):
+    number = enrolled(site)
+    to_day(site, 0)
+    clients = [site.client("coordinator"), site.client("investigator")]
+
+    def dose(i: int):
+        return clients[i % 2].post(f"/api/candidates/{number}/followup/doses", json={"dose": {
+            "kind": "lymphodepletion", "agent": f"agent-{i}", "dose": 30, "unit": "mg/m2", "date": day(-5)}})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(dose, range(8)))
+    assert [r.status_code for r in answers] == [201] * 8
+    assert [v["version"] for v in versions(site, number)] == list(range(1, 9))
+    assert sorted(d["agent"] for d in view(site, number)["doses"]) == sorted(f"agent-{i}" for i in range(8))
+    with site.db() as db:
+        assert verify(db).ok
+
+    row_version = site.client("monitor").get(f"/api/candidates/{number}").json()["candidate"]["row_version"]
+    r = site.client("coordinator").post(
+        f"/api/candidates/{number}/followup/doses", headers={"If-Match": str(row_version - 1)},
+        json={"dose": {"kind": "car-nk", "agent": "x", "dose": 1, "unit": "cells", "date": day(0)}})
+    assert r.status_code == 409 and len(versions(site, number)) == 8

@@ -197,15 +197,16 @@ def change(db: Session, protocol: Protocol, user: User, now: datetime, c: Candid
                              sha256=sha256_text(text), created_at=now, created_by=user.id)
         db.add(fv)
         db.flush()
-        masked = {"birth_date", "sex", "id"}
-        audit.append(db, at=now, actor=user, action="correct" if altered else "import" if kind == "import" else "enter", entity_type="followup",
-                     entity_key=c.number, history_type="~" if altered else "+",
+        action = "correct" if altered else "import" if kind == "import" else "enter"
+        masked = {"birth_date", "sex", "id"}  # a header change names these fields only
+        changed_header = {k: ("changed" if k in masked else v) for k, v in header_new.items()}
+        audit.append(db, at=now, actor=user, action=action, history_type="~" if altered else "+",
+                     entity_type="followup", entity_key=c.number,
                      old=None if last is None else {"version": last.version, "sha256": last.sha256,
                                                     "values": old_values,
                                                     **({"header": sorted(header_old)} if header_old else {})},
                      new={"version": fv.version, "sha256": fv.sha256, "entry": what, "values": new_values,
-                          **({"header": {k: ("changed" if k in masked else v) for k, v in header_new.items()}}
-                             if header_old else {})},
+                          **({"header": changed_header} if header_old else {})},
                      reason=reason)
         db.commit()
         return fv

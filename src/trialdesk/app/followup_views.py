@@ -192,7 +192,8 @@ def export(db: Session, protocol: Protocol, user: User, now: datetime, domain: s
                              protocol.schedule.parameters["cd19_depleted_below_per_ul"],  # type: ignore[union-attr]
                              today, Path(folder))
         files = {p.stem: p.read_bytes() for p in written}
-    rows = {name: sum(1 for _ in csv.DictReader(io.StringIO(content.decode("utf-8")))) for name, content in files.items()}
+    rows = {name: sum(1 for _ in csv.DictReader(io.StringIO(content.decode("utf-8"))))
+            for name, content in files.items()}
     if domain is None:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
@@ -203,8 +204,8 @@ def export(db: Session, protocol: Protocol, user: User, now: datetime, domain: s
     else:
         body, fmt, rows = files[domain], "csv", {domain: rows[domain]}
     audit.append(db, at=now, actor=user, action="export", history_type="=", entity_type="followup",
-                 entity_key="sdtm", new={"format": fmt, "rows": rows, "subjects": len(found), "as_of": today.isoformat(),
-                                         "sha256": hashlib.sha256(body).hexdigest()})
+                 entity_key="sdtm", new={"format": fmt, "rows": rows, "subjects": len(found),
+                                         "as_of": today.isoformat(), "sha256": hashlib.sha256(body).hexdigest()})
     db.commit()
     return body, fmt
 

@@ -8,8 +8,10 @@ subject's document, which is checked whole by the file reader: a 422 names ``whe
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Annotated, Any, Literal
 
+import yaml
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -139,10 +141,6 @@ def followup_versions(number: str, auth: CanReadFollowup, db: SessionDep) -> lis
 def followup_document(number: str, auth: CanReadFollowup, db: SessionDep, rt: RuntimeDep, now: NowDep,
                       format: Literal["yaml", "json"] = "yaml") -> Response:
     """The record as a follow-up file with this one subject (audited as an export: it holds the birth date)."""
-    import json
-
-    import yaml
-
     c = ws.candidate_by_number(db, number)
     doc = {"protocol": rt.engine.protocol.id, "subjects": [fr.document(db, c)]}
     body = (json.dumps(doc, ensure_ascii=False, indent=2) if format == "json"

@@ -7,17 +7,19 @@ naming where and why. An empty field is left out (missing), never zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from trialdesk.app import followup_records as fr, followup_views as fv, workspace as ws
-from trialdesk.app.deps import (CanAssess, CanReadFollowup, CanWriteFollowup, NowDep, RuntimeDep, SeenVersion,
-                                SessionDep)
+from trialdesk.app.deps import (Auth, CanAssess, CanReadFollowup, CanWriteFollowup, NowDep, Runtime, RuntimeDep,
+                                SeenVersion, SessionDep)
 from trialdesk.app.errors import Conflict, Invalid, TooLarge
 from trialdesk.app.routes.api_followup import may_assess, merge_visit, put_item, visit_label
 from trialdesk.app.routes.pages import render
@@ -67,8 +69,10 @@ def _back(number: str, section: str) -> RedirectResponse:
     return RedirectResponse(f"/candidates/{number}/followup#{section}", status_code=303)
 
 
-async def _save(request: Request, db, rt, auth, now, seen, number: str, section: str, what: str,  # type: ignore[no-untyped-def]
-                build) -> Response:
+async def _save(request: Request, db: Session, rt: Runtime, auth: Auth, now: datetime, seen: int | None, number: str,
+                section: str, what: Callable[[dict[str, str]], str],
+                build: Callable[[dict, dict[str, str]], dict]) -> Response:
+    """Build the entry from the form fields, store it (:func:`followup_records.change`), back to the section."""
     f = _fields(await request.form())
     c = ws.candidate_by_number(db, number)
     await run_in_threadpool(fr.change, db, rt.engine.protocol, auth.user, now, c, "form", what(f),
