@@ -206,7 +206,9 @@ def test_roles_investigator_values_and_reasons(site):
     before = versions(site, number)
     fix = {"adverse_event": {**ae, "grade": 2}, "replaces": 0}
     r = post(site, "investigator", number, "adverse-events", fix)
-    assert r.status_code == 422 and "adverse_events[0].grade" in r.json()["detail"] and "reason" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["where"] == "reason" and "adverse_events[0].grade" in r.json()["why"]
+    r = post(site, "investigator", number, "adverse-events", {**fix, "replaces": 5, "reason": "x"})
+    assert r.status_code == 422 and r.json()["where"] == "replaces"
     r = post(site, "investigator", number, "adverse-events", {**fix, "reason": "graded again with the nurse's notes"})
     assert r.status_code == 201
     after = versions(site, number)
@@ -229,6 +231,8 @@ def test_not_enrolled_no_infusion_and_header_from_the_candidate(site):
     signed = signed_candidate(site, male_sle())
     r = site.client("coordinator").get(f"/api/candidates/{signed}/followup")
     assert r.status_code == 409 and "not enrolled" in r.json()["detail"]
+    page = site.client("coordinator").get(f"/candidates/{signed}/followup")
+    assert page.status_code == 200 and 'id="followup-unavailable"' in page.text and "not enrolled" in page.text
     number = signed_candidate(site, male_sle(), enrollment="2026-03-04")
     site.client("investigator").post(f"/api/candidates/{number}/enroll", json={"subject_id": "S-2"})
     r = site.client("coordinator").get(f"/api/candidates/{number}/followup")

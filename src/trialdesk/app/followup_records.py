@@ -164,12 +164,12 @@ def change(db: Session, protocol: Protocol, user: User, now: datetime, c: Candid
     Raises:
         Conflict: not enrolled / no header (see :func:`header`), or ``seen`` is stale.
         FollowupRefused: the new document fails the file format's checks.
-        Invalid: a recorded value is altered or removed without a reason.
+        FollowupRefused: also a recorded value altered or removed without a reason.
         PermissionDenied: an investigator's value changed by another role.
     """
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
-        raise Invalid(f"reason: at most {MAX_REASON} characters")
+        raise FollowupRefused("reason", f"at most {MAX_REASON} characters")
     claim(db, c, seen)
     try:
         head = header(db, c)
@@ -191,7 +191,8 @@ def change(db: Session, protocol: Protocol, user: User, now: datetime, c: Candid
             raise PermissionDenied(f"only the investigator records {', '.join(assessed)}")
         altered = sorted(p for p, v in old_values.items() if v is not None and v != [])
         if altered and reason is None:
-            raise Invalid(f"reason: {', '.join(altered)} already recorded; changing or removing it needs a reason")
+            raise FollowupRefused("reason", f"{', '.join(altered)} already recorded; changing or removing it "
+                                            "needs a reason")
         text = canonical(new)
         fv = FollowupVersion(candidate_id=c.id, version=(last.version if last else 0) + 1, kind=kind, content=text,
                              sha256=sha256_text(text), created_at=now, created_by=user.id)

@@ -72,7 +72,7 @@ def put_item(doc: dict[str, Any], key: str, item: Any, replaces: int | None) -> 
     elif 0 <= replaces < len(items):
         items[replaces] = item
     else:
-        raise Invalid(f"replaces: there is no {key}[{replaces}] (the record has {len(items)})")
+        raise fr.FollowupRefused("replaces", f"there is no {key}[{replaces}] (the record has {len(items)})")
     return {**doc, key: items}
 
 
