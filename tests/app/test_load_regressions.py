@@ -105,8 +105,9 @@ def test_serve_with_workers_hands_uvicorn_the_app_factory(monkeypatch, tmp_path)
     calls: list = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw, dict(os.environ))))
     monkeypatch.setenv("TRIALDESK_SECRET_KEY", SECRET)
-    monkeypatch.delenv("TRIALDESK_DATABASE_URL", raising=False)
-    monkeypatch.delenv("TRIALDESK_RUN_MIGRATIONS", raising=False)
+    for name in ("TRIALDESK_DATABASE_URL", "TRIALDESK_RUN_MIGRATIONS"):  # serve sets them: undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     cli = typer.Typer()
     app_commands.register(cli)
     db = tmp_path / "w.db"
@@ -160,3 +161,25 @@ def test_a_screening_in_progress_does_not_hold_up_other_writers(site, database_u
 
     with session_factory(engine)() as db:
         assert verify(db).ok
+
+
+def test_reads_within_a_minute_write_nothing_to_the_session(site):
+    """Every request used to update its session's last_seen_at (a write and a commit per read)."""
+    client = site.client("monitor")
+    engine = site.app.state.db_engine
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        site.clock.advance(seconds=30)
+        assert client.get("/api/candidates").status_code == 200
+        assert writes == []
+        site.clock.advance(seconds=31)
+        assert client.get("/api/candidates").status_code == 200
+        assert len(writes) == 1 and "sessions" in writes[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -3,8 +3,9 @@
 - Passwords: argon2id (argon2-cffi), re-hashed on log-in when the parameters change.
 - Sessions: the cookie holds a random token; the database keeps only
   HMAC-SHA256(secret key, token), so a copy of the database opens no session.
-  A session ends after ``idle_timeout_seconds`` without a request, or after
-  ``session_max_seconds`` in all.
+  A session ends after ``idle_timeout_seconds`` without a request (counted from the last
+  recorded request: the time is recorded at most once a minute, so it may end up to a minute
+  early, never late), or after ``session_max_seconds`` in all.
 - CSRF: every mutating request carries ``HMAC(secret key, "csrf" + token)`` in the
   ``X-CSRF-Token`` header or a ``csrf_token`` form field (synchroniser token). The
   log-in form, which has no session yet, uses a double-submit cookie.
@@ -33,6 +34,7 @@ __all__ = ["Passwords", "SESSION_COOKIE", "LOGIN_CSRF_COOKIE", "csrf_token", "th
 
 SESSION_COOKIE = "td_session"
 LOGIN_CSRF_COOKIE = "td_login_csrf"
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often: most requests write nothing
 MIN_PASSWORD_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1 (level 1): at least 12 characters
 
 
@@ -102,7 +104,8 @@ def session_for(db: Session, settings: Settings, token: str | None, now: datetim
         db.delete(session)
         db.commit()
         return None
-    session.last_seen_at = now
+    if now - session.last_seen_at >= TOUCH_EVERY:
+        session.last_seen_at = now
     return session
 
 
