@@ -324,3 +324,20 @@ def test_concurrent_entries_lose_nothing_and_a_stale_version_is_refused(site):
         f"/api/candidates/{number}/followup/doses", headers={"If-Match": str(row_version - 1)},
         json={"dose": {"kind": "car-nk", "agent": "x", "dose": 1, "unit": "cells", "date": day(0)}})
     assert r.status_code == 409 and len(versions(site, number)) == 8
+
+
+def test_schedule_due_overdue_and_out_of_window(site):
+    number = enrolled(site)
+    to_day(site, 26)  # d21 (+-2) closed on day 23; d28 (+-3) opens on day 25
+    status = {x["visit"]: x for x in view(site, number)["schedule"]}
+    assert status["d21"]["status"] == "overdue" and status["d28"]["status"] == "due"
+    assert status["d28"]["opens"] == day(25) and status["d28"]["closes"] == day(31)
+    assert status["m2"]["status"] == "upcoming"
+    items = [i["item"] for i in status["d28"]["collects"]]  # schedule.yaml: "all" items, then the SLE ones
+    assert items[:3] == ["vitals", "weight", "cbc"] and items[-1] == "bilag" and status["d28"]["missing"] == {}
+    assert post(site, "coordinator", number, "visits", {"visit": {"visit": "d21", "date": day(26),
+                                                                  "vitals": {"temperature": 36.5}}}).status_code == 201
+    status = {x["visit"]: x for x in view(site, number)["schedule"]}
+    assert status["d21"]["status"] == "done" and status["d21"]["out_of_window"] is True
+    assert "cbc" in status["d21"]["missing"] and "vitals" not in status["d21"]["missing"]
+    assert status["d28"]["out_of_window"] is False
