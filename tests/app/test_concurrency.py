@@ -280,31 +280,47 @@ def test_every_mutating_candidate_route_refuses_a_stale_version(site):
     mutating = sorted(key for key in served if key in EXPECTED)  # the matrix's bodies get past validation
     assert len(mutating) >= 20
 
-    number = new_candidate(site)
+    co, inv = site.client("coordinator"), site.client("investigator")
+    number = new_candidate(site)  # for the screening routes
     post_bundle(site, number, example("sle-old-seizure"))
-    stale = version(site, number)
-    assert site.client("coordinator").patch(f"/api/candidates/{number}", json={"infusion": "2026-03-20"}).is_success
+    subject = new_candidate(site, enrollment="2026-03-02", infusion="2026-03-05")  # for the follow-up routes
+    post_bundle(site, subject, example("sle-eligible"))
+    assert inv.post(f"/api/candidates/{subject}/signatures", json={"password": PASSWORDS["investigator"]}).is_success
+    assert inv.post(f"/api/candidates/{subject}/enroll", json={"subject_id": "CARNK-SLE-009"}).is_success
+    document = co.get(f"/api/candidates/{subject}/followup/document")
+    assert document.status_code == 200, document.text
+    stale = {n: version(site, n) for n in (number, subject)}
+    assert co.patch(f"/api/candidates/{number}", json={"infusion": "2026-03-20"}).is_success
+    assert co.patch(f"/api/candidates/{subject}", json={"reason": "x", "lymphodepletion": "2026-03-03"}).is_success
     failures = []
     for method, path in mutating:
         allowed = EXPECTED[method, path]
         client = site.client("investigator" if "investigator" in allowed else sorted(allowed)[0])
-        url = path.replace("{number}", number)
+        n = subject if "/followup" in path else number
+        url = path.replace("{number}", n)
         csrf = client.headers["X-CSRF-Token"]
         before = audit_count(site)
         if path.startswith("/api"):
-            headers = {"If-Match": str(stale)}
+            headers = {"If-Match": str(stale[n])}
             if path.endswith("/screenings"):
                 r = client.request(method, url, content=example("sle-eligible"),
                                    headers={**headers, "Content-Type": "application/fhir+json"})
+            elif path.endswith("/followup"):
+                r = client.request(method, url, content=document.content,
+                                   headers={**headers, "Content-Type": document.headers["content-type"]})
             else:
                 r = client.request(method, url, json=JSON_BODIES.get(path, {}), headers=headers)
+        elif path.endswith("/followup/import"):
+            r = client.post(url, data={"csrf_token": csrf, "row_version": str(stale[n])},
+                            files={"document": ("followup" + (".json" if "json" in document.headers["content-type"]
+                                                              else ".yaml"), document.content)})
         elif path.endswith("/import"):
-            r = client.post(url, data={"csrf_token": csrf, "row_version": str(stale)},
+            r = client.post(url, data={"csrf_token": csrf, "row_version": str(stale[n])},
                             files={"bundle": ("b.json", example("sle-eligible"), "application/json")})
         else:
-            r = client.post(url, data={**FORMS.get(path, {}), "csrf_token": csrf, "row_version": str(stale)})
-        if r.status_code != 409 or f"{number} was changed by coordinator" not in r.text:
+            r = client.post(url, data={**FORMS.get(path, {}), "csrf_token": csrf, "row_version": str(stale[n])})
+        if r.status_code != 409 or f"{n} was changed by coordinator" not in r.text:
             failures.append(f"{method} {path}: {r.status_code} {r.text[:120]!r}")
-        if audit_count(site) != before or version(site, number) != stale + 1:
+        if audit_count(site) != before or version(site, n) != stale[n] + 1:
             failures.append(f"{method} {path}: wrote something with a stale version")
     assert not failures, "\n".join(failures)
