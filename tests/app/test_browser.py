@@ -130,7 +130,7 @@ def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live, datab
     shot(page, "checklist-missing-ast", database_url)
 
     # ... and enters the missing AST by form
-    lab = page.locator(f"form[action='/candidates/{number}/labs']")
+    lab = page.locator("#form-lab")
     lab.get_by_label("Lab").select_option("ast")
     lab.get_by_label("Value").fill("28")
     lab.get_by_label("Unit").fill("U/L")
@@ -162,7 +162,7 @@ def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live, datab
     # the coordinator changes the data after the signature: the signature is invalidated
     log_in(page, base, "coordinator")
     page.goto(url)
-    lab = page.locator(f"form[action='/candidates/{number}/labs']")
+    lab = page.locator("#form-lab")
     lab.get_by_label("Lab").select_option("weight")
     lab.get_by_label("Value").fill("51")
     lab.get_by_label("Unit").fill("kg")
