@@ -393,3 +393,10 @@ def test_a_version_the_engine_cannot_run_is_a_blocking_problem_not_a_500(site, t
                                                json={"reason": "EC"})
     assert refused.status_code == 409 and number in refused.json()["detail"]
     assert site.client("coordinator").get("/api/protocol").json()["version"] == "1.0.0"
+
+
+def test_an_unmigrated_database_with_migrations_off_is_refused_clearly(tmp_path):
+    from trialdesk.app.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="start once with migrations"):
+        create_app(settings_for(f"sqlite:///{tmp_path / 'old.db'}", run_migrations=False))

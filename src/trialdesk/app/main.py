@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trialdesk.app.db import make_engine, session_factory, upgrade
+from trialdesk.app.db import current_revision, head_revision, make_engine, session_factory, upgrade
 from trialdesk.app.deps import Runtime
 from trialdesk.app.errors import AppError, NotAuthenticated
 from trialdesk.app.followup_records import FollowupRefused
@@ -137,12 +137,16 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     Runs the database migrations first (unless ``settings.run_migrations`` is false).
 
     Raises:
-        SettingsError: no secret key outside demo mode; a configured protocol that fails lint.
+        SettingsError: no secret key outside demo mode; a configured protocol that fails lint; an
+            unmigrated database when migrations are off.
     """
     settings = (settings or Settings()).checked()
     engine = make_engine(settings.database_url)
     if settings.run_migrations:
         upgrade(engine)
+    elif current_revision(engine) != head_revision():
+        raise SettingsError(f"the database schema is at revision {current_revision(engine)}, not "
+                            f"{head_revision()}: start once with migrations (TRIALDESK_RUN_MIGRATIONS=true)")
     protocol = _protocol(settings.protocol_dir)
     intervals = load_reference_intervals(settings.reference_intervals) if settings.reference_intervals else None
     clock = clock or utcnow
