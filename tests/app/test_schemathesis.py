@@ -20,6 +20,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .app_helpers import ROLES, example, make_site, new_candidate, post_bundle
+from .conftest import _empty_postgres as empty_postgres
 
 NUMBERS = st.sampled_from(["S-0001", "S-0002", "S-0003", None])
 #: Logging out would end the role's session for every later case; it has its own tests.
@@ -29,9 +30,14 @@ SKIP = {("POST", "/api/auth/logout")}
 NOT_CHECKED = [positive_data_acceptance]
 
 
-@pytest.fixture(scope="module")
-def fuzz_site(tmp_path_factory):
-    site = make_site(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'trialdesk.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzz_site(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'trialdesk.db'}"
+    else:  # PostgreSQL refuses what SQLite stores (a NUL in text, an over-long string)
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres(url)
+    site = make_site(url)
     for name in ("sle-eligible", "sle-old-seizure", "srns-hepatitis-b"):
         post_bundle(site, new_candidate(site, cohort=None), example(name))
     for role in ROLES:

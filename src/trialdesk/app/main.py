@@ -15,11 +15,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trialdesk.app.db import current_revision, head_revision, make_engine, session_factory, upgrade
 from trialdesk.app.deps import Runtime
-from trialdesk.app.errors import AppError, NotAuthenticated
+from trialdesk.app.errors import AppError, Invalid, NotAuthenticated
 from trialdesk.app.followup_records import FollowupRefused
 from trialdesk.app.protocol_versions import ActiveProtocol, ProtocolRefused, ensure_initial
 from trialdesk.app.schemas import ERROR_RESPONSES
@@ -183,6 +184,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse("/login", 303)
         return pages.error_page(request, exc.status_code, exc.message)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):  # type: ignore[no-untyped-def]
+        """A value the database cannot store (PostgreSQL: a NUL character in text, a string longer
+        than its column, a number out of range): the request is refused (422), nothing is written."""
+        why = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid data"
+        auth = getattr(request.state, "auth", None)
+        if auth is not None:  # the failed commit expired the user, whom an error page shows
+            with runtime.sessions() as db:
+                db.add(auth.user)
+                db.refresh(auth.user)
+        return await app_error(request, Invalid(f"a value cannot be stored: {why}"))
 
     _security_headers(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
