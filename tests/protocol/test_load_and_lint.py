@@ -146,6 +146,12 @@ def _dangling_measure(f):
         rule={"pass_if": {"ge": [{"latest": "no-such-measure"}, 55]}}))
 
 
+def _measure_a_derived_node_reads_is_missing(f):
+    # the EULAR/ACR node reads the measure 'eular-acr-2019' by its fixed id (found by an amendment
+    # preview: such a protocol loaded, linted and then failed while screening an SLE candidate)
+    edit(f, "protocol.yaml", lambda d: d["measures"].pop("eular-acr-2019"))
+
+
 def _dangling_definition(f):
     edit(f, "criteria.yaml", lambda d: criterion(d, "INC-PREGNANCY-TEST").update(applies_if={"ref": "no-such-def"}))
 
@@ -196,6 +202,7 @@ REJECTED = {
     "dangling value set in a rule": (_dangling_valueset, "no-such-valueset"),
     "dangling value set of a measure": (_dangling_measure_valueset, "no-such-valueset"),
     "dangling measure": (_dangling_measure, "no-such-measure"),
+    "measure read by a derived node missing": (_measure_a_derived_node_reads_is_missing, "eular-acr-2019"),
     "dangling definition": (_dangling_definition, "no-such-def"),
     "dangling clarification": (_dangling_clarification, "CL-99"),
     "bad window P3X": (_bad_window, "P3X"),

@@ -71,6 +71,8 @@ def check_references(protocol: Protocol) -> None:
         for cohort in c.cohorts:
             need(c.id, "cohort", cohort, protocol.cohorts)
     for where, node in rule_nodes(protocol):
+        for m in node.READS:
+            need(where, "measure", m, protocol.measures)
         if isinstance(node, (ast.Latest, ast.Positive)):
             for m in node.measures:
                 need(where, "measure", m, protocol.measures)

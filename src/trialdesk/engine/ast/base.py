@@ -18,6 +18,7 @@ class Node:
 
     KEY: str = ""
     VALUE: bool = False  # True for nodes that yield a value rather than a truth
+    READS: tuple[str, ...] = ()  # measure ids a derived node reads by fixed id (checked at load)
 
     def children(self) -> tuple[Node, ...]:
         return ()

@@ -70,6 +70,7 @@ class Egfr(Node):
     """
 
     KEY = "egfr"
+    READS = ("creatinine", "egfr-reported", "height")
     VALUE = True
 
 
@@ -88,6 +89,7 @@ class Sledai(Node):
     """SLEDAI-2K total of the latest fresh assessment (computed from components)."""
 
     KEY = "sledai_2k"
+    READS = ("sledai-2k",)
     VALUE = True
 
 
@@ -96,6 +98,7 @@ class AnaTiter(Node):
     """Highest ANA titer ever recorded (denominator; a negative result is 0)."""
 
     KEY = "ana_titer"
+    READS = ("ana",)
     VALUE = True
 
 
@@ -104,6 +107,7 @@ class EularClassified(Node):
     """2019 EULAR/ACR classification from the latest assessment and ANA ever."""
 
     KEY = "eular_acr_classified"
+    READS = ("eular-acr-2019", "ana")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ class HighDoseDays(Node):
     """
 
     KEY = "high_dose_days"
+    READS = ("weight",)
     drugs: tuple[str, ...]
     mg_per_kg: str | float
     days: int
