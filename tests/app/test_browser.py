@@ -1,75 +1,22 @@
 """End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
 
-The application runs in a real HTTP server (uvicorn in a thread) on SQLite and on PostgreSQL.
-A coordinator logs in, creates a candidate, imports a FHIR bundle that lacks the AST result and
-has an old seizure, enters the missing AST by form; the investigator decides the review item,
-signs and, after a data change invalidated that signature, signs again and enrolls; the monitor
-finds all of it in the audit trail. Screenshots go to ``artifacts/e2e/`` (kept by CI as artefacts).
-
-Without ``/usr/bin/chromium`` the tests are skipped, unless ``TRIALDESK_REQUIRE_BROWSER=1``
-(set by ``.ci/run``), which turns the missing browser into a failure.
+The application runs in a real HTTP server on SQLite and on PostgreSQL (fixtures in
+``browser.py``). A coordinator logs in, creates a candidate, imports a FHIR bundle that lacks the
+AST result and has an old seizure, enters the missing AST by form; the investigator decides the
+review item, signs and, after a data change invalidated that signature, signs again and enrolls;
+the monitor finds all of it in the audit trail. Screenshots of the checklist, the screening log
+and the audit trail go to ``artifacts/e2e/``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
-import time
 from pathlib import Path
-from typing import Iterator
 
-import pytest
-import uvicorn
+from .app_helpers import EXAMPLES, PASSWORDS
+from .browser import browser, live_site, log_in, log_out, shot  # noqa: F401  (fixtures)
 
-from .app_helpers import PASSWORDS, EXAMPLES, make_site
-
-CHROMIUM = Path(os.environ.get("TRIALDESK_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 AST_LOINC = "1920-8"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("TRIALDESK_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium package")
-        pytest.skip(f"no browser at {CHROMIUM} (Debian package chromium; scripts/setup installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                    "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live(database_url) -> Iterator[str]:
-    """The application behind a real HTTP server; yields its base URL."""
-    site = make_site(database_url)
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        site.dispose()
 
 
 def bundle_without_ast(tmp_path: Path) -> Path:
@@ -84,30 +31,12 @@ def bundle_without_ast(tmp_path: Path) -> Path:
     return path
 
 
-def log_in(page, base: str, role: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("User name").fill(role)
-    page.get_by_label("Password").fill(PASSWORDS[role])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base}/candidates")
-
-
-def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
-
-
 def criterion_row(page, criterion: str):
     return page.locator("tr", has=page.locator(f"text={criterion}")).first
 
 
-def shot(page, name: str, database_url: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    backend = database_url.split(":", 1)[0]
-    page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)
-
-
-def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live, database_url, tmp_path):
-    base = live
+def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live_site, database_url, tmp_path):
+    base, _ = live_site
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
 

@@ -11,40 +11,13 @@ shows the CRS grade, the lab toxicity and the timeline figure; the cohort page's
 from __future__ import annotations
 
 import csv
-import threading
-import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
 from xml.etree import ElementTree
 
-import pytest
-import uvicorn
-
-from .app_helpers import make_site
-from .test_browser import _free_port, browser, log_in, log_out, shot  # noqa: F401  (browser is a fixture)
+from .browser import browser, live_site, log_in, log_out, shot  # noqa: F401  (fixtures)
 from .test_milestones import male_sle, signed_candidate
 
 INFUSION = date(2026, 3, 12)
-
-
-@pytest.fixture
-def live_site(database_url) -> Iterator[tuple[str, object]]:
-    """The application behind a real HTTP server, and the site (to move its clock)."""
-    site = make_site(database_url)
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", site
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        site.dispose()
 
 
 def day(n: int) -> str:
