@@ -30,6 +30,7 @@ from trialdesk.followup.records import (
     DiseaseAssessment, Dose, FollowUp, Graded, Lab, Medication, Subject, Vitals,
 )
 from trialdesk.protocol.model import Protocol
+from trialdesk.strict import mapping
 
 _FIXED_UNITS = {"[iu]/ml": "[IU]/mL", "iu/ml": "[IU]/mL"}
 
@@ -67,15 +68,7 @@ def parse_followup(raw: Any, protocol: Protocol, base: Path | None = None) -> Fo
 
 
 def _fields(where: str, raw: Any, allowed: set[str], required: set[str] = frozenset()) -> dict:
-    if not isinstance(raw, dict):
-        raise FollowupError(where, f"expected a mapping, got {raw!r}")
-    unknown = set(raw) - allowed
-    if unknown:
-        raise FollowupError(where, f"unknown key(s) {sorted(map(str, unknown))}; allowed: {sorted(allowed)}")
-    missing = required - set(raw)
-    if missing:
-        raise FollowupError(where, f"missing key(s) {sorted(missing)}")
-    return raw
+    return mapping(where, raw, allowed, required, FollowupError)
 
 
 def _list(where: str, raw: Any) -> list:

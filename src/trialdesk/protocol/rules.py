@@ -14,6 +14,7 @@ from trialdesk.engine import ast
 from trialdesk.engine.ast.base import Node, Step, Window
 from trialdesk.engine.ast.history import KINDS, MATCHES
 from trialdesk.errors import ProtocolValidationError
+from trialdesk.strict import mapping
 
 OUTCOMES = ("pass", "fail", "unknown", "review")
 COMPARISONS = ("ge", "gt", "le", "lt", "eq", "in")
@@ -22,15 +23,7 @@ BARE = {"age": ast.Age, "egfr": ast.Egfr, "sledai_2k": ast.Sledai, "ana_titer": 
 
 
 def _fields(where: str, args: AnyT, allowed: set[str], required: set[str] = frozenset()) -> dict:
-    if not isinstance(args, dict):
-        raise ProtocolValidationError(where, f"expected a mapping with keys {sorted(allowed)}, got {args!r}")
-    unknown = set(args) - allowed
-    if unknown:
-        raise ProtocolValidationError(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    missing = required - set(args)
-    if missing:
-        raise ProtocolValidationError(where, f"missing key(s) {sorted(missing)}")
-    return args
+    return mapping(where, args, allowed, required, ProtocolValidationError)
 
 
 def _names(where: str, value: AnyT) -> tuple[str, ...]:
