@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
+import typer
 from sqlalchemy import text
 
 from .app_helpers import SECRET, Site, make_site
 from trialdesk.app.db import make_engine
 from trialdesk.app.settings import database_url as normalise_url
+from trialdesk.cli import app_commands
 
 SERVER = os.environ.get("TRIALDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
@@ -32,14 +35,12 @@ def _server_answers() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this run (skips if no server answers)."""
-    if not _server_answers():
-        pytest.skip(f"no PostgreSQL server answers at {SERVER}")
+@contextmanager
+def throwaway_postgres(prefix: str = "trialdesk_test") -> Iterator[str]:
+    """A new PostgreSQL database ``<prefix>_<random>`` on the test server, dropped afterwards."""
     import psycopg
 
-    name = f"trialdesk_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -47,6 +48,15 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run (skips if no server answers)."""
+    if not _server_answers():
+        pytest.skip(f"no PostgreSQL server answers at {SERVER}")
+    with throwaway_postgres() as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> None:
@@ -74,6 +84,14 @@ def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("postgres_url")
     _empty_postgres(url)
     return url
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    """The ``trialdesk`` commands of the site application (serve, audit, users, backup, ...)."""
+    app = typer.Typer()
+    app_commands.register(app)
+    return app
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-import typer
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
@@ -15,19 +14,6 @@ from typer.testing import CliRunner
 from .app_helpers import example, new_candidate, post_bundle
 from trialdesk.app.audit import record_hash, verify
 from trialdesk.app.models import AuditRecord
-from trialdesk.cli.app_commands import register
-
-
-@pytest.fixture(scope="module")
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop", hidden=True)
-    def _noop() -> None:  # a second command keeps Typer from collapsing the group
-        pass
-
-    return app
 
 
 def run_verify(cli, url: str):

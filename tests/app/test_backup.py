@@ -8,30 +8,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import secrets
 import tarfile
 import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import typer
 from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
 from .app_helpers import example, make_site, new_candidate, post_bundle
-from .conftest import SERVER
+from .conftest import SERVER, throwaway_postgres
 from trialdesk.app.audit import verify
 from trialdesk.app.db import make_engine, session_factory, upgrade
 from trialdesk.app.settings import database_url as normalise
-from trialdesk.cli import app_commands
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app_commands.register(app)
-    return app
 
 
 @pytest.fixture
@@ -40,16 +30,8 @@ def fresh_url(database_url, tmp_path) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored.db'}"
         return
-    import psycopg
-
-    name = f"trialdesk_test_restore_{secrets.token_hex(6)}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("trialdesk_test_restore") as url:
+        yield url
 
 
 def rows(url: str) -> dict[str, list[tuple]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -16,14 +15,6 @@ from trialdesk.app.db import current_revision, head_revision, make_engine, upgra
 from trialdesk.app.demo import DEMO_USERS, EXAMPLES
 from trialdesk.app.models import Base
 from trialdesk.app.settings import database_url as normalise
-from trialdesk.cli import app_commands
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app_commands.register(app)
-    return app
 
 
 @pytest.fixture
