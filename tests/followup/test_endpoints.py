@@ -1,4 +1,4 @@
-"""Endpoints of the synthetic follow-up (fixtures/followup.yaml) against values computed by hand.
+"""Endpoints of the synthetic follow-up (examples/followup.yaml) against values computed by hand.
 
 Every expected value below is computed by hand from the definition named in its comment
 (clinical.md sections 6-8 and the module docstrings), not read back from the code.
@@ -20,7 +20,7 @@ from trialdesk.followup.read import parse_followup
 from trialdesk.protocol.load import load
 
 PROTOCOL = load()
-FIXTURE = Path(__file__).parent / "fixtures" / "followup.yaml"
+FIXTURE = Path(__file__).parents[2] / "examples" / "followup.yaml"
 RAW = yaml.safe_load(FIXTURE.read_text())
 AS_OF = date(2026, 4, 15)
 REPORTS = {r.subject.id: r for r in evaluate(parse_followup(RAW, PROTOCOL), PROTOCOL, AS_OF)}

@@ -19,7 +19,7 @@ from trialdesk.followup.sdtm import export_all
 from trialdesk.protocol.load import load
 
 PROTOCOL = load()
-FIXTURE = Path(__file__).parent / "fixtures" / "followup.yaml"
+FIXTURE = Path(__file__).parents[2] / "examples" / "followup.yaml"
 RAW = yaml.safe_load(FIXTURE.read_text())
 AS_OF = date(2026, 4, 15)
 REPORTS = evaluate(parse_followup(RAW, PROTOCOL), PROTOCOL, AS_OF)

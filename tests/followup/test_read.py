@@ -14,7 +14,7 @@ from trialdesk.followup.read import parse_followup, read_followup
 from trialdesk.protocol.load import load
 
 PROTOCOL = load()
-FIXTURE = Path(__file__).parent / "fixtures" / "followup.yaml"
+FIXTURE = Path(__file__).parents[2] / "examples" / "followup.yaml"
 RAW = yaml.safe_load(FIXTURE.read_text())
 
 

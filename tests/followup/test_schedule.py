@@ -117,7 +117,7 @@ def test_missing_items_of_a_done_visit():
     from trialdesk.followup.completeness import missing_items
     from trialdesk.followup.read import read_followup
 
-    subject = read_followup(Path(__file__).parent / "fixtures" / "followup.yaml", load()).subjects[0]
+    subject = read_followup(Path(__file__).parents[2] / "examples" / "followup.yaml", load()).subjects[0]
     d28 = subject.visits["d28"]
     lacking = missing_items(subject, SCHEDULE.visit("d28").items("SLE"), d28)
     # SLE-01's day 28 has haemoglobin and neutrophils, creatinine only, no C3/C4/anti-dsDNA, no vital signs
