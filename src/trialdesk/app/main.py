@@ -6,10 +6,12 @@ Routes are thin (one router per resource in ``routes/``): they parse, call
 
 from __future__ import annotations
 
+import gc
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
@@ -132,6 +134,17 @@ def _permission(dependant) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At server start: move the long-lived objects (protocol, engine, app) out of the garbage
+    collector's reach. Otherwise every full collection traverses them, and a request that decodes
+    many screening results (the screening log) spent most of its time in the collector (measured:
+    0.27 ms instead of 0.05 ms per result). Not run by tests that use the app without a server."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """The application for ``settings`` (default: from ``TRIALDESK_*`` variables).
 
@@ -162,7 +175,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     runtime = Runtime(settings=settings, sessions=sessions, passwords=Passwords(settings), protocols=protocols,
                       clock=clock)
 
-    app = FastAPI(title="trialdesk site application", version=ENGINE_VERSION,
+    app = FastAPI(title="trialdesk site application", version=ENGINE_VERSION, lifespan=_lifespan,
                   description="Screening workspace, investigator review and e-signature, screening log and "
                               "hash-chained audit trail for the CAR-NK trial. JSON API under /api; "
                               "log in with POST /api/auth/login and send X-CSRF-Token on every POST/PATCH.")

@@ -435,7 +435,9 @@ def state_of(db: Session, c: Candidate, screening: Screening | None = None) -> S
 
 def _state(c: Candidate, s: Screening, data: DataVersion | None, decision_rows: Iterable[ReviewDecision]) -> State:
     """The state for screening ``s``: the decisions (in ``id`` order) made on items it left unchanged."""
-    result = msgspec.json.decode(s.result)  # as json.loads, about three times as fast on these results
+    # msgspec on the UTF-8 bytes: 3x faster than json.loads; handed the str itself it is 5x *slower*
+    # than json.loads on non-ASCII text (the results quote "≥"), which made the screening log slow
+    result = msgspec.json.decode(s.result.encode())
     cohort = _cohort_result(result, s.cohort)
     decisions: dict[str, ReviewDecision] = {}
     if cohort is not None:
