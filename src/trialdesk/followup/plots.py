@@ -8,6 +8,7 @@ is a gap, never a zero.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from trialdesk.followup.evaluate import SubjectReport
@@ -15,6 +16,7 @@ from trialdesk.followup.outcome import MET
 from trialdesk.followup.records import LAB_TESTS
 from trialdesk.followup.safety import lab_grades
 from trialdesk.followup.sle import sledai
+from trialdesk.followup.treatment import steroid_dose
 from trialdesk.population.prescreen import atomic_write
 
 GRADE_COLOURS = {0: "#9e9e9e", 1: "#f6c343", 2: "#f0883e", 3: "#d9534f", 4: "#8b1e3f", 5: "#000000"}
@@ -46,6 +48,16 @@ def _lab_series(report: SubjectReport, test: str) -> tuple[list[int], list[float
     return [d for d, _ in points], [v for _, v in points]
 
 
+def _daily_steroid(report: SubjectReport) -> list[tuple[int, float]]:
+    """The prednisone-equivalent dose on every day from the first to the last visit, from the
+    medication periods: a taper between two visits shows on the day it happened, not at the next visit."""
+    if not report.visits:
+        return []
+    subject, first, last = report.subject, report.visits[0].day, report.visits[-1].day
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [(subject.study_day(d), dose.mg) for d in days if (dose := steroid_dose(subject, d)).mg is not None]
+
+
 def draw_timeline(report: SubjectReport, out: Path, dlt_window_days: int, cd19_below: float, igg_severe: float) -> None:
     """Disease activity, UPCR, CD19, IgG and steroid dose over time, with CRS/ICANS and adverse events."""
     plt = _pyplot()
@@ -67,8 +79,10 @@ def draw_timeline(report: SubjectReport, out: Path, dlt_window_days: int, cd19_b
     panels.append(("IgG (g/L)", lambda ax: (ax.plot(ig_days, ig_values, "o-", color="#b15928"),
                                             ax.axhline(igg_severe, ls=":", color="#d9534f", lw=1))))
     doses = [(v.study_day, o.value) for v in report.visits if (o := v.get("steroid-dose")) and o.value is not None]
+    daily = _daily_steroid(report)
     panels.append(("prednisone-eq. (mg/day)",
-                   lambda ax: (ax.step([d for d, _ in doses], [v for _, v in doses], "o-", where="post", color="#e31a1c"),
+                   lambda ax: (ax.step([d for d, _ in daily], [v for _, v in daily], "-", where="post", color="#e31a1c"),
+                               ax.plot([d for d, _ in doses], [v for _, v in doses], "o", color="#e31a1c"),
                                ax.set_ylim(bottom=0))))
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(9, 1.6 * (len(panels) + 1) + 0.6), sharex=True)
     _events(axes[0], report)
