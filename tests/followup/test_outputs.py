@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from trialdesk.cli import app
 from trialdesk.followup.evaluate import evaluate
-from trialdesk.followup.plots import draw_swimmer, draw_timeline
+from trialdesk.followup.plots import _daily_steroid, draw_swimmer, draw_timeline
 from trialdesk.followup.read import parse_followup
 from trialdesk.followup.sdtm import export_all
 from trialdesk.protocol.load import load
@@ -72,6 +72,14 @@ def test_figures_are_written(tmp_path):
     assert "ALT G3, NEUT G2" in svg  # the day-7 laboratory toxicity, graded by CTCAE v5
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "SRNS-03 (SRNS)" in (tmp_path / "s.svg").read_text()
+
+
+def test_the_timeline_draws_the_steroid_dose_day_by_day():
+    # SLE-01 (examples/followup.yaml): prednisone 15 mg/day to 2026-02-11, 5 mg/day 2026-02-12 to
+    # 2026-03-31, none after; infusion 2026-01-12 is day 0 (the x axis: days from the infusion), so
+    # 2026-02-11 is day 30, 2026-02-12 day 31, 2026-03-31 day 78 and 2026-04-01 day 79.
+    daily = dict(_daily_steroid(REPORTS[0]))
+    assert (daily[30], daily[31], daily[78], daily[79]) == (15.0, 5.0, 5.0, 0.0)
 
 
 def test_cli(tmp_path):
