@@ -376,16 +376,35 @@ def test_the_active_version_is_looked_up_off_the_event_loop_once_per_request(sit
     assert calls == [False]
 
 
-def test_a_version_the_engine_cannot_run_is_a_blocking_problem_not_a_500(site, tmp_path):
-    """The loader does not check every measure id the engine reads: without the EULAR/ACR measure
-    the protocol loads and lints, but screening an SLE candidate fails."""
-    number = new_candidate(site, "SLE")
-    post_bundle(site, number, example("sle-eligible"))
+def test_a_measure_the_engine_reads_by_id_is_checked_at_load(site, tmp_path):
+    """Without the EULAR/ACR measure, which the eular_acr_classified node reads by its fixed id,
+    the protocol once loaded and linted and then failed while screening an SLE candidate; the
+    loader now refuses it, before any preview."""
     folder = amended(tmp_path)
     text = (folder / "protocol.yaml").read_text(encoding="utf-8")
     line = next(x for x in text.splitlines() if x.strip().startswith("eular-acr-2019:"))
     edit(folder / "protocol.yaml", line + "\n", "")
     r = upload(site, zipped(folder))
+    assert r.status_code == 422 and "eular-acr-2019" in r.text
+
+
+def test_a_version_the_engine_cannot_run_is_a_blocking_problem_not_a_500(site, tmp_path, monkeypatch):
+    """Should a version pass the loader and lint and still break the engine, the preview names the
+    candidates it cannot screen and activating it is refused. The failure is injected: the loader
+    catches every such protocol we know of (the test above)."""
+    from trialdesk.app import amendments
+
+    number = new_candidate(site, "SLE")
+    post_bundle(site, number, example("sle-eligible"))
+    real = amendments.ws.evaluate
+
+    def evaluate(engine, *args, **kwargs):
+        if engine.protocol.version == "1.1.0":
+            raise KeyError("eular-acr-2019")
+        return real(engine, *args, **kwargs)
+
+    monkeypatch.setattr(amendments.ws, "evaluate", evaluate)
+    r = upload(site, zipped(amended(tmp_path)))
     assert r.status_code == 201, r.text
     [entry] = r.json()["preview"]["candidates"]
     assert "cannot screen this candidate" in entry["problem"] and "eular-acr-2019" in entry["problem"]
