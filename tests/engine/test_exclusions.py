@@ -611,6 +611,16 @@ def test_bcell_drug_ended_before_window(protocol):
           "EXC-BCELL-THERAPY", "pass")
 
 
+def test_bcell_drug_of_another_patient_is_not_evidence_either_way(protocol):
+    """EXC-BCELL-THERAPY: a rituximab statement whose subject is another patient is reported and not
+    used; since it could decide the criterion, the criterion is unknown, not pass (nor fail)."""
+    def other_patients_rituximab(p):
+        p.drug(*RITUXIMAB, "2026-02-20", "2026-02-20")["subject"] = {"reference": "Patient/someone-else"}
+
+    got = check(protocol, apply(other_patients_rituximab), "EXC-BCELL-THERAPY", "unknown")
+    assert "refers to Patient/someone-else" in got["reason"]
+
+
 # -- EXC-PREGNANT (positive serum hCG within 7 days) ----------------------------------------------
 
 @pytest.mark.parametrize("rule, change, outcome, overall", [

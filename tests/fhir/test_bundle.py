@@ -45,6 +45,32 @@ def test_unusable_input_is_an_input_error(data, expected):
     assert caught.value.source == "x.json"
 
 
+@pytest.mark.parametrize("reference, used", [
+    (None, True),                                           # no owner named: cannot be checked
+    ("Patient/p1", True),
+    ("Patient/p1/_history/3", True),
+    ("https://ehr.example.org/fhir/Patient/p1", True),
+    ("urn:uuid:4f1c1b0e-0000-4000-8000-000000000001", True),  # the Patient entry's fullUrl
+    ("#contained", True),
+    ("Patient/p2", False),
+    ("https://ehr.example.org/fhir/Patient/p10", False),
+    ("urn:uuid:4f1c1b0e-0000-4000-8000-000000000002", False),
+    ("Group/ward-3", False),
+])
+def test_a_record_of_another_patient_is_reported_and_not_used(reference, used):
+    condition = CONDITION | ({"subject": {"reference": reference}} if reference else {})
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:4f1c1b0e-0000-4000-8000-000000000001", "resource": PATIENT},
+        {"resource": condition}]}
+    record = read_bundle(json.dumps(bundle).encode(), "x.json")
+    assert [c.ref for c in record.conditions] == (["Condition/c1"] if used else [])
+    if not used:
+        [issue] = record.issues
+        assert (issue.ref, issue.kind) == ("Condition/c1", "ignored")
+        assert f"refers to {reference}, not to this bundle's Patient" in issue.message
+        assert [c.code for c in issue.codes] == ["55464009"]  # a criterion it could decide says unknown
+
+
 @pytest.mark.parametrize("kind", ["collection", "transaction", "batch", "searchset", "document", "whatever"])
 def test_any_bundle_type_is_read(kind):
     record = read(CONDITION, type=kind)
@@ -140,8 +166,23 @@ def test_hl7_examples_in_a_collection_bundle():
     weight = record.observations[0]
     assert (weight.codes[0].code, weight.value, weight.unit) == ("29463-7", 185, "[lb_av]")
     assert weight.date == date(2016, 3, 28)
-    # observation-decimal has only a text code: it cannot be matched, so it is reported.
-    assert [(i.ref, i.kind) for i in record.issues] == [("Observation/decimal", "malformed")]
+    # observation-decimal has only a text code: it cannot be matched, so it is reported; the two
+    # medication examples are Donald Duck's (Patient/pat1), not this Patient's: reported, not used.
+    assert sorted((i.ref, i.kind) for i in record.issues) == [
+        ("MedicationRequest/medrx0301", "ignored"), ("MedicationStatement/example001", "ignored"),
+        ("Observation/decimal", "malformed")]
+    assert record.medications == ()
+    assert all("refers to Patient/pat1, not to this bundle's Patient" in i.message
+               for i in record.issues if i.kind == "ignored")
+
+
+def test_hl7_medication_examples_read_when_they_name_the_bundles_patient():
+    resources = [json.loads(p.read_text()) for p in sorted(HL7.glob("medication*.json"))]
+    for r in resources:
+        r["subject"] = {"reference": "Patient/example"}
+    patient = json.loads((HL7 / "patient-example.json").read_text())
+    record = read_bundle(make_bundle(patient, *resources, patient=None), "hl7")
+    assert record.issues == ()
     request, statement = sorted(record.medications, key=lambda m: m.ref)
     assert request.codes[0].code == "430127000"  # contained Medication #med0310
     assert (request.start, request.end) == (date(2015, 1, 15), date(2016, 1, 15))

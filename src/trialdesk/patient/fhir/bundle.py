@@ -36,6 +36,18 @@ class _Entry(Wire):
     resource: msgspec.Raw = msgspec.Raw()
 
 
+class _Reference(Wire):
+    reference: str | None = None
+
+
+class _Owner(Wire):
+    """The reference that names whose record a resource is (``individual``: ResearchSubject)."""
+
+    subject: _Reference | None = None
+    patient: _Reference | None = None
+    individual: _Reference | None = None
+
+
 class _Envelope(Wire):
     resource_type: str | None = None
     entry: list[_Entry] = []
@@ -70,6 +82,7 @@ _FIELDS = {
 }
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _HEAD = msgspec.json.Decoder(Head)
+_OWNER = msgspec.json.Decoder(_Owner)
 _TYPE = re.compile(rb'\{\s*"resourceType"\s*:\s*"([A-Za-z]+)"')
 
 
@@ -122,12 +135,15 @@ class _Reader:
         self.patients: list[model.Demographics] = []
         self.medications: dict[str, tuple[msgspec.Raw, str]] = {}
         self.seen: set[str] = set()
+        self.owner: set[str] = set()  # the ways a resource may name the bundle's Patient
 
     def read(self, entries: list[_Entry]) -> model.PatientRecord:
         typed = [(k, self._type(k, e), e) for k, e in enumerate(entries) if len(e.resource)]
         for k, name, entry in typed:
             if name == "Medication":
                 self._index_medication(k, entry)
+            elif name == "Patient":
+                self._index_patient(entry)
         for k, name, entry in typed:
             if name in _READERS:
                 self._read(k, name, entry.resource)
@@ -173,9 +189,47 @@ class _Reader:
         if isinstance(rid, str):
             self.medications[f"Medication/{rid}"] = (entry.resource, path)
 
+    def _index_patient(self, entry: _Entry) -> None:
+        if entry.full_url:
+            self.owner.add(entry.full_url)
+        try:
+            pid = _HEAD.decode(entry.resource).id
+        except (msgspec.DecodeError, RecursionError):
+            return
+        if isinstance(pid, str):
+            self.owner.add(f"Patient/{pid}")
+
+    def _someone_else(self, raw: msgspec.Raw) -> str | None:
+        """The reference if the resource names a patient other than the bundle's, else None.
+
+        ``Patient/<id>``, an absolute URL ending in it, a version (``/_history/n``) or the Patient
+        entry's ``fullUrl`` (``urn:uuid:...``) name the bundle's Patient; a contained (``#``)
+        reference or none at all cannot be checked and is accepted.
+        """
+        try:
+            owner = _OWNER.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return None  # the resource's own decoder reports it
+        for field in (owner.subject, owner.patient, owner.individual):
+            ref = field.reference if field is not None else None
+            if not ref or ref.startswith("#") or ref in self.owner:
+                continue
+            tail = ref.split("/_history/")[0]
+            if tail in self.owner or any(tail.endswith("/" + own) for own in self.owner if own.startswith("Patient/")):
+                continue
+            return ref
+        return None
+
     def _read(self, k: int, name: str, raw: msgspec.Raw) -> None:
         decoder, read = _READERS[name]
         path = f"$.entry[{k}].resource"
+        other = self._someone_else(raw) if self.owner else None
+        if other is not None:
+            rid, found = salvage(raw, name)
+            self.out["issues"].append(model.DataIssue(
+                f"{name}/{rid if rid else f'#{k}'}", "ignored",
+                f"refers to {other}, not to this bundle's Patient: not used - at `{path}`", found))
+            return
         try:
             res = decoder.decode(raw)
         except RecursionError:
