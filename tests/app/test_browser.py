@@ -35,6 +35,18 @@ def criterion_row(page, criterion: str):
     return page.locator("tr", has=page.locator(f"text={criterion}")).first
 
 
+def enter_lab(page, url: str, measure: str, value: str, unit: str, when: str, uln: str = "") -> None:
+    """Fill the workspace's lab form and wait for the re-screened page."""
+    lab = page.locator("#form-lab")
+    lab.get_by_label("Lab").select_option(measure)
+    lab.get_by_label("Value").fill(value)
+    lab.get_by_label("Unit").fill(unit)
+    lab.get_by_label("Date").fill(when)
+    lab.get_by_label("Upper reference limit").fill(uln)
+    lab.get_by_role("button", name="Add result and screen").click()
+    page.wait_for_url(url)
+
+
 def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live_site, database_url, tmp_path):
     base, _ = live_site
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -59,14 +71,7 @@ def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live_site, 
     shot(page, "checklist-missing-ast", database_url)
 
     # ... and enters the missing AST by form
-    lab = page.locator("#form-lab")
-    lab.get_by_label("Lab").select_option("ast")
-    lab.get_by_label("Value").fill("28")
-    lab.get_by_label("Unit").fill("U/L")
-    lab.get_by_label("Date").fill("2026-02-25")
-    lab.get_by_label("Upper reference limit").fill("40")
-    lab.get_by_role("button", name="Add result and screen").click()
-    page.wait_for_url(url)
+    enter_lab(page, url, "ast", "28", "U/L", "2026-02-25", uln="40")
     assert "pass" in criterion_row(page, "INC-LIVER").inner_text()
     assert "needs_review" in page.locator("main").inner_text()
     shot(page, "checklist", database_url)
@@ -91,13 +96,7 @@ def test_screen_fix_review_sign_invalidate_enroll_and_audit(browser, live_site, 
     # the coordinator changes the data after the signature: the signature is invalidated
     log_in(page, base, "coordinator")
     page.goto(url)
-    lab = page.locator("#form-lab")
-    lab.get_by_label("Lab").select_option("weight")
-    lab.get_by_label("Value").fill("51")
-    lab.get_by_label("Unit").fill("kg")
-    lab.get_by_label("Date").fill("2026-03-01")
-    lab.get_by_role("button", name="Add result and screen").click()
-    page.wait_for_url(url)
+    enter_lab(page, url, "weight", "51", "kg", "2026-03-01")
     text = page.locator("main").inner_text()
     assert "Invalidated" in text and "the data changed" in text
     log_out(page)

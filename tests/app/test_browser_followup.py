@@ -32,6 +32,19 @@ def on_day(site, page, base: str, n: int, role: str, url: str) -> None:
     page.goto(url)
 
 
+def add_dose(page, url: str, kind: str, agent: str, dose: str, unit: str, when: str, lot: str) -> None:
+    """Fill the dosing form and wait for the saved page."""
+    form = page.locator("#followup-doses")
+    form.get_by_label("Kind").select_option(kind)
+    form.get_by_label("Agent").fill(agent)
+    form.get_by_label("Dose", exact=True).fill(dose)
+    form.get_by_label("Dose unit").fill(unit)
+    form.get_by_label("Dose date").fill(when)
+    form.get_by_label("Lot").fill(lot)
+    form.get_by_role("button", name="Add dose").click()
+    page.wait_for_url(f"{url}#followup-doses")
+
+
 def test_enrollment_to_day_28_with_crs_and_a_lab_toxicity(browser, live_site, database_url, tmp_path):
     base, site = live_site
     number = signed_candidate(site, male_sle(), enrollment="2026-03-04", infusion=INFUSION.isoformat())
@@ -53,28 +66,12 @@ def test_enrollment_to_day_28_with_crs_and_a_lab_toxicity(browser, live_site, da
 
     # day -5: lymphodepletion
     on_day(site, page, base, -5, "coordinator", url)
-    form = page.locator("#followup-doses")
-    form.get_by_label("Kind").select_option("lymphodepletion")
-    form.get_by_label("Agent").fill("fludarabine")
-    form.get_by_label("Dose", exact=True).fill("30")
-    form.get_by_label("Dose unit").fill("mg/m2")
-    form.get_by_label("Dose date").fill(day(-5))
-    form.get_by_label("Lot").fill("FLU-2511")
-    form.get_by_role("button", name="Add dose").click()
-    page.wait_for_url(f"{url}#followup-doses")
+    add_dose(page, url, "lymphodepletion", "fludarabine", "30", "mg/m2", day(-5), "FLU-2511")
     assert "fludarabine" in page.locator("#doses").inner_text()
 
     # day 0: the CAR-NK infusion
     on_day(site, page, base, 0, "coordinator", url)
-    form = page.locator("#followup-doses")
-    form.get_by_label("Kind").select_option("car-nk")
-    form.get_by_label("Agent").fill("anti-CD19 CAR-NK")
-    form.get_by_label("Dose", exact=True).fill("2e9")
-    form.get_by_label("Dose unit").fill("cells")
-    form.get_by_label("Dose date").fill(day(0))
-    form.get_by_label("Lot").fill("KN-0007")
-    form.get_by_role("button", name="Add dose").click()
-    page.wait_for_url(f"{url}#followup-doses")
+    add_dose(page, url, "car-nk", "anti-CD19 CAR-NK", "2e9", "cells", day(0), "KN-0007")
     assert "KN-0007" in page.locator("#doses").inner_text()
 
     # day 1: a CRS episode, graded by the application (fever + low-flow oxygen = grade 2)
