@@ -160,17 +160,23 @@ def _damaged(backup: Path, tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def test_a_damaged_backup_is_refused_and_the_target_is_untouched(cli, database_url, fresh_url, tmp_path):
+def backup_of_site_and_busy_target(cli, database_url: str, fresh_url: str, tmp_path, n: int = 3):
+    """A backup of a site with ``n`` candidates; the target database already holds one."""
     source = make_site(database_url)
     target = make_site(fresh_url)
     try:
-        populate(source)
+        populate(source, n)
         populate(target, 1)
     finally:
         source.dispose()
         target.dispose()
     out = tmp_path / "site.tdbackup"
     assert CliRunner().invoke(cli, ["backup", "--database-url", database_url, str(out)]).exit_code == 0
+    return out
+
+
+def test_a_damaged_backup_is_refused_and_the_target_is_untouched(cli, database_url, fresh_url, tmp_path):
+    out = backup_of_site_and_busy_target(cli, database_url, fresh_url, tmp_path)
     before = rows(fresh_url)
     for kind, damaged in _damaged(out, tmp_path).items():
         done = CliRunner().invoke(cli, ["restore", str(damaged), "--database-url", fresh_url, "--force"])
@@ -182,16 +188,7 @@ def test_a_damaged_backup_is_refused_and_the_target_is_untouched(cli, database_u
 
 
 def test_a_target_holding_data_needs_force(cli, database_url, fresh_url, tmp_path):
-    source = make_site(database_url)
-    target = make_site(fresh_url)
-    try:
-        populate(source, 2)
-        populate(target, 1)
-    finally:
-        source.dispose()
-        target.dispose()
-    out = tmp_path / "site.tdbackup"
-    assert CliRunner().invoke(cli, ["backup", "--database-url", database_url, str(out)]).exit_code == 0
+    out = backup_of_site_and_busy_target(cli, database_url, fresh_url, tmp_path, 2)
     before = rows(fresh_url)
     refused = CliRunner().invoke(cli, ["restore", str(out), "--database-url", fresh_url])
     assert refused.exit_code == 2
