@@ -33,8 +33,10 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(fig, out: Path) -> None:  # type: ignore[no-untyped-def]
-    atomic_write(out, lambda tmp: fig.savefig(tmp, format=out.suffix.lstrip("."), metadata=_metadata(out)))
+def _save(fig, out: Path, tight: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Write the figure atomically; ``tight`` grows the canvas to take in a legend outside the axes."""
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format=out.suffix.lstrip("."), metadata=_metadata(out),
+                                              bbox_inches="tight" if tight else None))
 
 
 def _metadata(out: Path) -> dict[str, None]:
@@ -172,7 +174,8 @@ def draw_swimmer(reports: list[SubjectReport], out: Path, dlt_window_days: int) 
     ax.set_yticks(range(len(ordered)), [f"{r.subject.id} ({r.subject.cohort})" for r in ordered], fontsize=8)
     ax.axvspan(0, dlt_window_days, color="#fde0dd", alpha=0.5, lw=0)
     ax.set_xlabel("days from CAR-NK infusion (shaded: DLT window)")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    # below the x-axis label at a fixed distance (in font sizes), whatever the number of subjects
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0), borderaxespad=5, ncol=2, frameon=False)
     fig.tight_layout()
-    _save(fig, out)
+    _save(fig, out, tight=True)
     plt.close(fig)
