@@ -31,6 +31,7 @@ class Context:
     issues: list[DataIssue] = field(default_factory=list)
     _obs: dict[str, list[Observation]] | None = None
     _tags: dict[int, frozenset[str]] = field(default_factory=dict)
+    _codeless: list[DataIssue] | None = None
 
     def __post_init__(self) -> None:
         self.matcher = matcher_for(self.protocol)
@@ -95,6 +96,16 @@ class Context:
                     continue
             out.append(issue)
         return out
+
+    def codeless(self, resource_types: tuple[str, ...]) -> list[DataIssue]:
+        """Malformed records of these FHIR types with no readable code, that were not read
+        otherwise: they may be anything of their kind (found once per patient)."""
+        if self._codeless is None:
+            rec = self.record
+            read = {e.ref for entries in (rec.conditions, rec.procedures, rec.medications, rec.immunizations,
+                                          rec.allergies, rec.consents, rec.studies) for e in entries}
+            self._codeless = [i for i in rec.issues if i.kind == "malformed" and not i.codes and i.ref not in read]
+        return [i for i in self._codeless if i.ref.split("/")[0] in resource_types]
 
     def nearest(self, measure_id: str, day: date, within_days: int) -> Observation | None:
         """The observation of a measure dated nearest ``day``, within ``within_days``."""

@@ -131,11 +131,7 @@ def visit_has(ctx: Context, node: Has) -> Res:
     broken = ctx.unreadable(valuesets, node.window) if valuesets else []
     if broken:
         return Res(Truth.UNKNOWN, f"record {broken[0].ref} could not be read: {broken[0].message}")
-    rec = ctx.record
-    read = {e.ref for entries in (rec.conditions, rec.procedures, rec.medications, rec.immunizations, rec.allergies,
-                                  rec.consents, rec.studies) for e in entries}
-    blind = [i for i in rec.issues if i.kind == "malformed" and not i.codes and i.ref not in read
-             and i.ref.split("/")[0] in _TYPES[node.kind]]
+    blind = ctx.codeless(_TYPES[node.kind])
     if blind:
         return Res(Truth.UNKNOWN, f"record {blind[0].ref} could not be read and has no readable code, so it may "
                                   f"be {what}: {blind[0].message}", needs=[Need(f"a readable {blind[0].ref}")])
