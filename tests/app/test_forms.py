@@ -332,6 +332,18 @@ def test_only_an_investigator_attests_and_the_attestation_carries_who_and_when(s
     assert [a.actor for a in audit_rows(site, "enter")] == ["investigator", "investigator"]
 
 
+def test_a_later_entry_on_the_same_day_wins(site):
+    """Two attestations of one item on one day: the later one decides (it used to be the earlier,
+    which kept a 'pass' after the investigator changed their answer)."""
+    number = start(site, sle_adult("labs-not-significant"))
+    url = f"/api/candidates/{number}/attestations"
+    inv = site.client("investigator")
+    r = inv.post(url, json={"code": "labs-not-significant", "value": True, "date": "2026-03-01"})
+    assert r.status_code == 200 and outcome(r.json(), "EXC-LAB-SIGNIFICANT") == "pass"
+    r = inv.post(url, json={"code": "labs-not-significant", "value": False, "date": "2026-03-01"})
+    assert r.status_code == 200 and outcome(r.json(), "EXC-LAB-SIGNIFICANT") == "fail"
+
+
 # ---------------------------------------------------------------- corrections
 
 def test_removing_a_record_is_a_new_version_with_the_reason_audited(site):

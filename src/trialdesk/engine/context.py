@@ -62,7 +62,9 @@ class Context:
         """Dated observations of a measure, newest first (indexed once per patient)."""
         if self._obs is None:
             by_valueset: dict[str, list[Observation]] = {}
-            for o in self.record.observations:
+            # bundle order reversed, then a stable sort by date: of two results on one day, the one
+            # entered later (a form entry is appended to the bundle) comes first
+            for o in reversed(self.record.observations):
                 if o.date is not None:
                     for vs in self.tags(o):
                         by_valueset.setdefault(vs, []).append(o)

@@ -405,9 +405,9 @@ class Interpreter:
                    ana.evidence + [ev])
 
     def _attestations(self, code: str) -> list[Observation]:
-        found = [o for o in self.ctx.record.observations if o.date is not None and o.date <= self.ctx.as_of
+        found = [o for o in reversed(self.ctx.record.observations) if o.date is not None and o.date <= self.ctx.as_of
                  and any(c.system == ATTESTATION and c.code == code for c in o.codes)]
-        return sorted(found, key=lambda o: o.date, reverse=True)  # type: ignore[arg-type, return-value]
+        return sorted(found, key=lambda o: o.date, reverse=True)  # type: ignore[arg-type, return-value]  # same day: later entry first
 
     def visit_Attestation(self, node: ast.Attestation) -> Val:
         found = self._attestations(node.code)
