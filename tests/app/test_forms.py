@@ -396,6 +396,18 @@ def test_a_form_entry_corrects_an_imported_record_in_place_of_it(site):
     assert (old["version"], new["version"]) == (1, 2)
 
 
+def test_a_form_entry_cannot_replace_a_record_of_another_item(site):
+    """An ECOG entry 'replacing' the hepatitis B surface antigen result would delete an infection
+    result under the label of an ECOG correction."""
+    number = start(site, sle_adult())
+    hbsag = next(r for r in site.client("coordinator").get(f"/api/candidates/{number}/records").json()["records"]
+                 if "5196-1" in json.dumps(resource(site, number, r["record"])))
+    r = site.client("coordinator").post(f"/api/candidates/{number}/performance-status", json={
+        "scale": "ecog", "score": 1, "date": "2026-02-25", "replaces": hbsag["record"], "reason": "typo"})
+    assert r.status_code == 422 and "can replace only a record of the same item" in r.json()["detail"]
+    assert versions(site) == [1]
+
+
 def test_replacing_a_record_with_a_corrected_resource(site):
     number = start(site, sle_adult())
     coord = site.client("coordinator")

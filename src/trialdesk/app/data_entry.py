@@ -206,6 +206,9 @@ def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidat
     if new.get("resourceType") != old.get("resourceType"):
         raise Invalid(f"{record} is a {old.get('resourceType')}: it cannot be replaced by a "
                       f"{new.get('resourceType')}")
+    if form != "correction" and not (_codes(old) & _codes(new)):
+        raise Invalid(f"{record} records something else ({', '.join(sorted(c for _, c in _codes(old))) or 'no code'}): "
+                      f"a {form} entry can replace only a record of the same item; correct or remove it instead")
     if (_is_attestation(old) or _is_attestation(new)) and user.role != "investigator":
         raise PermissionDenied("only an investigator can enter or correct an attestation")
     if "id" in old:
@@ -219,6 +222,17 @@ def _replace(db: Session, engine: Engine, user: User, now: datetime, c: Candidat
     change = DataChange("correct", "~", {"record": _audited(record), "sha256": _digest(old)},
                         {"record": _audited(ref), "sha256": _digest(new), "form": form}, reason)
     return _store(db, engine, user, now, c, bundle, [ref], change, screened)
+
+
+def _codes(resource: dict) -> set[tuple[str, str]]:
+    """The (system, code) pairs naming what a resource records."""
+    out = set()
+    for key in ("code", "medicationCodeableConcept", "vaccineCode"):
+        concept = resource.get(key)
+        for coding in (concept.get("coding") or []) if isinstance(concept, dict) else []:
+            if isinstance(coding, dict):
+                out.add((str(coding.get("system")), str(coding.get("code"))))
+    return out
 
 
 # ---------------------------------------------------------------- read model
