@@ -96,8 +96,10 @@ def test_enrolled_subject_through_day_28(site):
     assert [(g["kind"], g["date"], g["grade"]) for g in v["graded"]] == [("crs", day(1), 2), ("icans", day(1), 0)]
     assert {(g["test"], g["grade"]) for g in v["lab_grades"]} == {("alt", 3)}
     assert v["dlt_window"]["from"] == INFUSION and v["dlt_window"]["to"] == day(28)
-    # no DLT candidate: CRS grade 2, the related AE grade 2; the ALT grade 3 is a lab result, not an AE
-    assert v["dlt_window"]["outcome"]["status"] == "not met"
+    # no DLT candidate (CRS grade 2, the related AE grade 2; the ALT grade 3 is a lab result, not an AE),
+    # but only day 1 has a CRS/ICANS assessment: the other daily checks are missing, so no conclusion
+    assert v["dlt_window"]["outcome"]["status"] == "not evaluable"
+    assert "d2 (" in v["dlt_window"]["outcome"]["missing"][0]
     status = {x["visit"]: x for x in v["schedule"]}
     assert status["d1"]["status"] == "done" and status["d28"]["done"] == day(28)
     assert status["d2"]["status"] == "overdue" and status["m2"]["status"] == "upcoming"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from trialdesk.followup import safety
 from trialdesk.followup.cohort import rate_table, toxicity_table, wilson
 from trialdesk.followup.evaluate import evaluate
 from trialdesk.followup.outcome import MET, NOT_EVALUABLE, NOT_MET, VALUE
@@ -105,8 +106,12 @@ def test_sle02_clldas_at_exactly_015_mg_per_kg():
     # DORIS: clinical SLEDAI 0 (serology allowed) but PGA 0.8 is not < 0.5
     assert outcome("SLE-02", "d28", "doris-remission").status == NOT_MET
     assert REPORTS["SLE-02"].summary_of("worst-icans").value == 1  # CAPD 4: grade 1 (CAPD 1-8)
-    # no candidate DLT and follow-up reached day 28 (17 February)
-    assert REPORTS["SLE-02"].summary_of("dlt-candidate").status == NOT_MET
+    # no candidate DLT and follow-up reached day 28 (17 February) ...
+    assert safety.dlt(REPORTS["SLE-02"].subject, 28, AS_OF).status == NOT_MET
+    # ... but the daily CRS/ICANS checks of days 3 to 14 and those of days 21 and 28 were not recorded,
+    # so "no DLT" cannot be concluded
+    dlt = REPORTS["SLE-02"].summary_of("dlt-candidate")
+    assert dlt.status == NOT_EVALUABLE and "d3 (" in dlt.missing[0] and "d28 (" in dlt.missing[0]
 
 
 def test_sle03_missing_data_is_never_remission():

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from trialdesk.followup import immunology, safety, sle, srns
+from trialdesk.followup.completeness import missing_items
+from trialdesk.followup.schedule import visit_dates
 from trialdesk.followup.outcome import NOT_MET, Outcome, judged
 from trialdesk.followup.records import FollowUp, Subject
 from trialdesk.protocol.model import Protocol, Schedule
@@ -99,6 +101,21 @@ def _collected(subject: Subject, schedule: Schedule, visit_id: str, day: date) -
             if (subject.assessment(day) if test == "assessment" else subject.lab(test, day)) is not None}
 
 
+def _unmonitored(subject: Subject, schedule: Schedule, window_days: int) -> list[str]:
+    """The scheduled CRS/ICANS checks of the DLT window that were not done or lack an assessment:
+    without them, no DLT candidate found is not the same as none occurred."""
+    out = []
+    for visit in schedule.visits:
+        target = visit_dates(visit, subject.infusion).target
+        if "crs-icans" not in visit.items(subject.cohort) or not 0 <= (target - subject.infusion).days <= window_days:
+            continue
+        done = subject.visits.get(visit.id)
+        lacking = ["visit not recorded"] if done is None else missing_items(subject, ("crs-icans",), done).get("crs-icans")
+        if lacking:
+            out.append(f"{visit.id} ({target}): {', '.join(lacking)}")
+    return out
+
+
 def _summary(subject: Subject, schedule: Schedule, as_of: date) -> list[Outcome]:
     p = schedule.parameters
     below = p["cd19_depleted_below_per_ul"]
@@ -115,7 +132,7 @@ def _summary(subject: Subject, schedule: Schedule, as_of: date) -> list[Outcome]
     return [
         safety.worst_graded(subject, "crs", as_of),
         safety.worst_graded(subject, "icans", as_of),
-        safety.dlt(subject, int(p["dlt_window_days"]), as_of),
+        safety.dlt(subject, int(p["dlt_window_days"]), as_of, _unmonitored(subject, schedule, int(p["dlt_window_days"]))),
         safety.worst_lab(subject, safety.CYTOPENIA_TESTS, as_of, "worst-cytopenia"),
         safety.worst_lab(subject, None, as_of, "worst-lab-toxicity"),
         safety.infections(subject, as_of),

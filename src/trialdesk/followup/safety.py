@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -113,8 +114,9 @@ def dlt_candidates(subject: Subject, window_days: int, as_of: date) -> list[str]
     return [text for _, text in sorted(found)]
 
 
-def dlt(subject: Subject, window_days: int, as_of: date) -> Outcome:
-    """Whether a candidate DLT occurred in days 0 to ``window_days``."""
+def dlt(subject: Subject, window_days: int, as_of: date, unmonitored: Sequence[str] = ()) -> Outcome:
+    """Whether a candidate DLT occurred in days 0 to ``window_days``; ``unmonitored`` lists the
+    scheduled CRS/ICANS checks of the window that are missing (then "none" cannot be concluded)."""
     name = "dlt-candidate"
     last = subject.infusion + timedelta(days=window_days)
     found = dlt_candidates(subject, window_days, as_of)
@@ -124,6 +126,8 @@ def dlt(subject: Subject, window_days: int, as_of: date) -> Outcome:
                    default=subject.infusion)
     if min(as_of, followed) < last:
         return not_evaluable(name, DLT_SOURCE, [f"follow-up through day {window_days} ({last}); last seen {followed}"])
+    if unmonitored:
+        return not_evaluable(name, DLT_SOURCE, [f"the CRS/ICANS checks of the DLT window: {'; '.join(unmonitored)}"])
     return judged(name, DLT_SOURCE, False, f"no CRS/ICANS grade >= {DLT_GRADE} and no related grade >= {DLT_GRADE} "
                                            f"adverse event from {subject.infusion} to {last}")
 
