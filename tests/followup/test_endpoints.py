@@ -121,6 +121,8 @@ def test_sle03_missing_data_is_never_remission():
     assert "PGA on 2026-03-02" in outcome("SLE-03", "d28", "doris-remission").missing
     # SLEDAI arthritis 4 + rash 2 + hematuria 4 = 10 -> rash 2: change -8 needs no PGA
     assert outcome("SLE-03", "d28", "sledai-2k-change").value == -8
+    # no CD19+ count after the infusion: depletion is not evaluable (it used to say "not met")
+    assert REPORTS["SLE-03"].summary_of("cd19-depletion").status == NOT_EVALUABLE
 
 
 # -- SRNS ---------------------------------------------------------------------------------------

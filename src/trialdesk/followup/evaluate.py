@@ -15,7 +15,7 @@ from datetime import date
 from trialdesk.followup import immunology, safety, sle, srns
 from trialdesk.followup.completeness import missing_items
 from trialdesk.followup.schedule import visit_dates
-from trialdesk.followup.outcome import NOT_MET, Outcome, judged
+from trialdesk.followup.outcome import NOT_MET, Outcome, judged, not_evaluable
 from trialdesk.followup.records import FollowUp, Subject
 from trialdesk.protocol.model import Protocol, Schedule
 
@@ -121,7 +121,10 @@ def _summary(subject: Subject, schedule: Schedule, as_of: date) -> list[Outcome]
     below = p["cd19_depleted_below_per_ul"]
     depleted, recovered = immunology.cd19_course(subject, below)
     course = [d for d in (depleted, recovered) if d is not None and d <= as_of]
-    cd19 = (Outcome("cd19-depletion", NOT_MET, f"no CD19+ value below {below:g} /uL after the infusion",
+    measured = any(x.test == "cd19" and subject.infusion <= x.day <= as_of for x in subject.labs)
+    cd19 = (not_evaluable("cd19-depletion", immunology.CD19_SOURCE, [f"a CD19+ count after the infusion up to {as_of}"])
+            if not measured else
+            Outcome("cd19-depletion", NOT_MET, f"no CD19+ value below {below:g} /uL after the infusion",
                     immunology.CD19_SOURCE)
             if not course else
             judged("cd19-depletion", immunology.CD19_SOURCE, True,

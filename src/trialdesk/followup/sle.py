@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date
 
 from trialdesk.calculators.base import fmt
-from trialdesk.calculators.sledai_2k import BY_CODE, NEUROLOGICAL
+from trialdesk.calculators.sledai_2k import NEUROLOGICAL
 from trialdesk.calculators.sledai_2k import SOURCE as SLEDAI_SOURCE
 from trialdesk.calculators.sledai_2k import score
 from trialdesk.followup.outcome import VALUE, Outcome, judged, not_evaluable
@@ -181,7 +181,7 @@ def _doris(name: str, source: str, subject: Subject, day: date, drug_free: bool)
     if missing or now is None or now.sledai is None or now.pga is None or dose.mg is None or others is None:
         return not_evaluable(name, source, missing)
     clinical = sorted(set(now.sledai) - SEROLOGY)
-    clinical_score = sum(BY_CODE[c].weight for c in clinical)
+    clinical_score = int(score(clinical).value)
     serology = sorted(set(now.sledai) & SEROLOGY)
     parts = [
         (clinical_score == 0, f"clinical SLEDAI {clinical_score} ({', '.join(clinical) or 'no clinical descriptor'}; "
