@@ -237,3 +237,6 @@ def test_a_milestone_after_today_is_marked_projected(site):
     assert site.clock.now.date() == date(2026, 3, 2)
     infusion = by_name(milestones(site, number))["infusion"]
     assert infusion["projected"] is True and infusion["drift"] == []
+    page = site.client("investigator").get(f"/candidates/{number}/milestones").text
+    summary = page.split('id="milestone-infusion-summary"')[1].split("</p>")[0]
+    assert "No drift so far" in summary and "check again on the day" in summary
