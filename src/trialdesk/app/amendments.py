@@ -33,13 +33,12 @@ from trialdesk.app.audit import canonical, sha256_text
 from trialdesk.app.errors import Conflict, Invalid
 from trialdesk.app.models import Candidate, ProtocolVersion, User
 from trialdesk.app.protocol_versions import ActiveProtocol, active_version
-from trialdesk.app.workspace import Engine
+from trialdesk.app.workspace import MAX_REASON, Engine
 from trialdesk.protocol.model import Protocol
 
 __all__ = ["OPEN_MEANS", "apply", "open_candidates", "preview", "protocol_changes"]
 
 OPEN_MEANS = "screened, not enrolled and not withdrawn (signed candidates included: they need a new signature)"
-MAX_REASON = 2000
 SIGNED = ("eligible", "screen-failed")
 
 

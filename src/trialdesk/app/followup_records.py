@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialdesk.app import audit
+from trialdesk.app.workspace import MAX_REASON
 from trialdesk.app.audit import canonical, sha256_text
 from trialdesk.app.errors import Conflict, Invalid, PermissionDenied
 from trialdesk.app.models import Candidate, FollowupVersion, Signature, User
@@ -44,7 +45,6 @@ __all__ = ["HEADER", "FollowupRefused", "change", "current", "document", "header
 HEADER = ("id", "cohort", "sex", "birth_date", "infusion")
 #: values only the investigator may set, change or remove (by the end of their flattened path)
 ASSESSED = (".serious", ".related", ".pga")
-MAX_REASON = 2000
 
 
 class FollowupRefused(Invalid):
