@@ -28,11 +28,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trialdesk.app import audit
-from trialdesk.app.workspace import MAX_REASON
 from trialdesk.app.audit import canonical, sha256_text
 from trialdesk.app.errors import Conflict, Invalid, PermissionDenied
 from trialdesk.app.models import Candidate, FollowupVersion, Signature, User
-from trialdesk.app.workspace import claim, latest_data
+from trialdesk.app.workspace import MAX_REASON, claim, latest_data
 from trialdesk.errors import FollowupError, InputError
 from trialdesk.followup.records import Subject
 from trialdesk.followup.read import parse_followup
